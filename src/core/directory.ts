@@ -1,0 +1,336 @@
+// The service directory of one domain: services, clients and subscriptions,
+// and every decision the protocol makes about them (semantics.md §1–§6, §8).
+// This is where a publish, an unpublish, a subscribe or a disconnect is
+// decided. Pure: no sockets, time from an injected clock, output through
+// each session's `send`.
+
+import type { Clock } from './clock';
+import type { Filter } from './filter';
+import { matchFilter } from './filter';
+import type { Props } from './props';
+import { propsEqual } from './props';
+import { ClientRecord } from './client';
+import { ResourceLimits } from './limits';
+import { Service } from './service';
+import type { Session } from './session';
+import { Subscription } from './subscription';
+import { SubscriptionIndex } from './subscription-index';
+import { TimerQueue } from './timer-queue';
+import { envelope } from '../protocol/encode';
+
+export type FailReason =
+  | 'no-hello' | 'unsupported-protocol-version' | 'client-id-exists' | 'permission-denied'
+  | 'insufficient-resources' | 'track-exists' | 'subscription-id-exists' | 'invalid-filter-syntax'
+  | 'non-existent-subscription-id' | 'non-existent-service-id' | 'old-generation'
+  | 'same-generation-but-different';
+
+/** Outcome of registering a client at hello time. */
+export type RegisterResult =
+  | { ok: true }
+  | { ok: false; reason: FailReason; existing?: Session };
+
+/** Counters of what happened, for logs, metrics and tests. */
+export interface DirectoryStats {
+  notifications: number;
+  expired: number;
+}
+
+const MATCH_APPEARED = '"match-type":"appeared"';
+const MATCH_MODIFIED = '"match-type":"modified"';
+
+export class Directory {
+  readonly services = new Map<bigint, Service>();
+  readonly clients = new Map<bigint, ClientRecord>();
+  readonly subscriptions = new Map<bigint, Subscription>();
+  readonly orphans = new TimerQueue<Service>();
+  readonly stats: DirectoryStats = { notifications: 0, expired: 0 };
+  private readonly index = new SubscriptionIndex<Subscription>();
+  private orphanCount = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly limits: ResourceLimits = new ResourceLimits(),
+  ) {}
+
+  get orphanTotal(): number { return this.orphanCount; }
+
+  // ---------------------------------------------------------------- clients
+
+  /** Step 6 of the hello procedure (protocol.md §5.2): make `session` the live connection of its client id. */
+  register(session: Session, clientId: bigint): RegisterResult {
+    let client = this.clients.get(clientId);
+    if (client?.session) return { ok: false, reason: 'client-id-exists', existing: client.session };
+    if (client && client.user !== session.user) return { ok: false, reason: 'permission-denied' };
+    if (!this.limits.tryAllocate('clients', session.user)) return { ok: false, reason: 'insufficient-resources' };
+    if (!client) {
+      client = new ClientRecord(clientId, session.user);
+      this.clients.set(clientId, client);
+    }
+    client.session = session;
+    return { ok: true };
+  }
+
+  /**
+   * A handshaked connection closed (semantics.md §6.1): its subscriptions
+   * vanish silently, its bound services become orphans, its client
+   * resource is released. A connection that never completed hello leaves
+   * no trace, so callers only pass handshaked sessions.
+   */
+  disconnect(session: Session): void {
+    for (const sub of session.subscriptions.values()) this.dropSubscription(sub);
+    session.subscriptions.clear();
+    session.open.clear();
+
+    const since = this.clock.wall();
+    const now = this.clock.now();
+    for (const service of session.services) {
+      service.boundTo = undefined;
+      service.orphanSince = since;
+      this.orphanCount++;
+      this.orphans.schedule(service, now + Number(service.ttl));
+      this.announceModified(service, service.props);
+    }
+    session.services.clear();
+
+    const client = this.clients.get(session.clientId!);
+    if (client && client.session === session) {
+      client.session = undefined;
+      this.limits.release('clients', session.user);
+      if (client.disposable) this.clients.delete(client.id);
+    }
+  }
+
+  // --------------------------------------------------------------- services
+
+  /** The publish decision table (semantics.md §3). Returns a fail reason, or undefined on success. */
+  publish(session: Session, id: bigint, generation: bigint, props: Props, ttl: bigint): FailReason | undefined {
+    const client = this.clientOf(session);
+    const existing = this.services.get(id);
+
+    // Row 1: a new service.
+    if (!existing) {
+      if (!this.limits.tryAllocate('services', session.user)) return 'insufficient-resources';
+      const service = new Service(id, generation, props, ttl, client, session.user);
+      this.services.set(id, service);
+      client.services.add(service);
+      service.boundTo = session;
+      session.bind(service);
+      this.announceAdded(service);
+      return undefined;
+    }
+    const s = existing;
+    // Row 2: another user's service.
+    if (s.user !== session.user) return 'permission-denied';
+
+    if (generation === s.generation) {
+      // Row 3: same generation must mean same data.
+      if (ttl !== s.ttl || !propsEqual(props, s.props)) return 'same-generation-but-different';
+      if (s.owner !== client) {
+        // Row 4: takeover by another client of the same user.
+        this.rebind(s, client, session);
+        this.announceModified(s, s.props);
+      } else if (s.isOrphan) {
+        // Row 5: the owner reclaims its orphan (re-bound: fixes B7).
+        this.rebind(s, client, session);
+        this.announceModified(s, s.props);
+      } else {
+        // Row 6: idempotent refresh; still make sure of the binding.
+        if (s.boundTo !== session) this.rebind(s, client, session);
+      }
+      return undefined;
+    }
+    // Row 8: an older generation.
+    if (generation < s.generation) return 'old-generation';
+
+    // Row 7: a newer generation is always a modification.
+    const oldProps = s.props;
+    const ttlChanged = ttl !== s.ttl;
+    s.generation = generation;
+    s.props = props;
+    s.ttl = ttl;
+    this.rebind(s, client, session);
+    if (ttlChanged) session.ttlChanged();
+    this.announceModified(s, oldProps);
+    return undefined;
+  }
+
+  /** The unpublish decision table (semantics.md §4). */
+  unpublish(session: Session, id: bigint): FailReason | undefined {
+    const s = this.services.get(id);
+    if (!s) return 'non-existent-service-id';
+    if (s.user !== session.user) return 'permission-denied';
+    const client = this.clientOf(session);
+    if (s.owner !== client || s.isOrphan) {
+      // Row 3: implicit takeover first, so subscribers see who removed it.
+      this.rebind(s, client, session);
+      this.announceModified(s, s.props);
+    }
+    this.remove(s);
+    return undefined;
+  }
+
+  /** Removes every orphan whose TTL ran out by now, in deadline order (semantics.md §6.2). */
+  expireOrphans(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (let s = this.orphans.popDue(now); s; s = this.orphans.popDue(now)) {
+      this.remove(s);
+      n++;
+    }
+    this.stats.expired += n;
+    return n;
+  }
+
+  /** Owner becomes `client`, orphan state cleared, bound to `session`. */
+  private rebind(s: Service, client: ClientRecord, session: Session): void {
+    if (s.owner !== client) {
+      const previous = s.owner;
+      previous.services.delete(s);
+      if (previous.disposable) this.clients.delete(previous.id);
+      s.owner = client;
+      client.services.add(s);
+    }
+    if (s.isOrphan) {
+      s.orphanSince = undefined;
+      this.orphanCount--;
+      this.orphans.cancel(s);
+    }
+    if (s.boundTo !== session) {
+      s.boundTo?.unbind(s);
+      s.boundTo = session;
+    }
+    session.bind(s);
+  }
+
+  private remove(s: Service): void {
+    this.services.delete(s.id);
+    if (s.isOrphan) {
+      this.orphanCount--;
+      this.orphans.cancel(s);
+    }
+    s.boundTo?.unbind(s);
+    s.boundTo = undefined;
+    const owner = s.owner;
+    owner.services.delete(s);
+    if (owner.disposable) this.clients.delete(owner.id);
+    this.limits.release('services', s.user);
+    this.announceRemoved(s);
+  }
+
+  private clientOf(session: Session): ClientRecord {
+    const client = session.clientId === undefined ? undefined : this.clients.get(session.clientId);
+    if (!client || client.session !== session) throw new Error('session is not the live connection of a registered client');
+    return client;
+  }
+
+  // ---------------------------------------------------------- subscriptions
+
+  /**
+   * Creates a subscription (protocol.md §6.3); the caller sends `accept`
+   * and then calls announceExisting. Returns the subscription or a fail
+   * reason (filter syntax is checked by the caller, before this).
+   */
+  subscribe(session: Session, id: bigint, taId: bigint, filter: Filter | null, filterText: string | undefined): Subscription | FailReason {
+    if (this.subscriptions.has(id)) return 'subscription-id-exists';
+    if (!this.limits.tryAllocate('subscriptions', session.user)) return 'insufficient-resources';
+    const sub = new Subscription(id, session, session.clientId!, taId, filter, filterText);
+    this.subscriptions.set(id, sub);
+    session.subscriptions.set(id, sub);
+    session.open.set(taId, 'subscribe');
+    this.index.add(sub, filter);
+    return sub;
+  }
+
+  /** The initial burst: an `appeared` for every matching service, orphans included. */
+  announceExisting(sub: Subscription): void {
+    for (const s of this.services.values()) {
+      if (sub.filter === null || matchFilter(sub.filter, s.props)) {
+        sub.session.send(sub.notifyPrefix + MATCH_APPEARED + this.stateBody(s));
+        this.stats.notifications++;
+      }
+    }
+  }
+
+  /**
+   * Cancels a subscription (protocol.md §6.4). On success the subscribe
+   * transaction is completed here; the caller then completes the
+   * unsubscribe transaction, in that order.
+   */
+  unsubscribe(session: Session, id: bigint): FailReason | undefined {
+    const sub = this.subscriptions.get(id);
+    if (!sub) return 'non-existent-subscription-id';
+    if (sub.session !== session) return 'permission-denied';
+    this.dropSubscription(sub);
+    session.subscriptions.delete(id);
+    session.open.delete(sub.taId);
+    session.send(envelope('subscribe', sub.taId, 'complete') + '}');
+    return undefined;
+  }
+
+  private dropSubscription(sub: Subscription): void {
+    this.subscriptions.delete(sub.id);
+    this.index.remove(sub);
+    this.limits.release('subscriptions', sub.session.user);
+  }
+
+  // ---------------------------------------------------------- notifications
+
+  /** Members after "match-type" for appeared/modified: the service's current state. */
+  private stateBody(s: Service): string {
+    let body = `,"service-id":${s.id},"generation":${s.generation},"service-props":${s.propsJson},"ttl":${s.ttl},"client-id":${s.owner.id}`;
+    if (s.orphanSince !== undefined) body += `,"orphan-since":${s.orphanSince}`;
+    return body + '}';
+  }
+
+  private announceAdded(s: Service): void {
+    let body: string | undefined;
+    this.index.forEachCandidate(s.props, (sub) => {
+      if (sub.filter !== null && !matchFilter(sub.filter, s.props)) return;
+      body ??= MATCH_APPEARED + this.stateBody(s);
+      sub.session.send(sub.notifyPrefix + body);
+      this.stats.notifications++;
+    });
+  }
+
+  private announceRemoved(s: Service): void {
+    const body = `"match-type":"disappeared","service-id":${s.id}}`;
+    this.index.forEachCandidate(s.props, (sub) => {
+      if (sub.filter !== null && !matchFilter(sub.filter, s.props)) return;
+      sub.session.send(sub.notifyPrefix + body);
+      this.stats.notifications++;
+    });
+  }
+
+  /** A MODIFIED change (semantics.md §5): notifications decided on the filter before and after. */
+  private announceModified(s: Service, oldProps: Props): void {
+    const newProps = s.props;
+    let state: string | undefined;
+    const stateOf = () => (state ??= this.stateBody(s));
+    if (oldProps === newProps || propsEqual(oldProps, newProps)) {
+      this.index.forEachCandidate(newProps, (sub) => {
+        if (sub.filter !== null && !matchFilter(sub.filter, newProps)) return;
+        sub.session.send(sub.notifyPrefix + MATCH_MODIFIED + stateOf());
+        this.stats.notifications++;
+      });
+      return;
+    }
+    const gone = `"match-type":"disappeared","service-id":${s.id}}`;
+    this.index.forEachCandidate2(oldProps, newProps, (sub) => {
+      const before = sub.filter === null || matchFilter(sub.filter, oldProps);
+      const after = sub.filter === null || matchFilter(sub.filter, newProps);
+      if (after) sub.session.send(sub.notifyPrefix + (before ? MATCH_MODIFIED : MATCH_APPEARED) + stateOf());
+      else if (before) sub.session.send(sub.notifyPrefix + gone);
+      else return;
+      this.stats.notifications++;
+    });
+  }
+
+  // --------------------------------------------------------------- listings
+
+  /** Serialized notify members of a `services` listing entry (protocol.md §6.6), without envelope. */
+  serviceListing(s: Service): string {
+    let body = `"service-id":${s.id},"generation":${s.generation},"service-props":${s.propsJson},"ttl":${s.ttl},"client-id":${s.owner.id}`;
+    if (s.orphanSince !== undefined) body += `,"orphan-since":${s.orphanSince}`;
+    return body;
+  }
+}

@@ -1,0 +1,101 @@
+// The protocol state of one client connection, as the pure core sees it.
+// The I/O layer creates one per accepted transport connection and gives it
+// a sink for outgoing messages; the core never touches a socket.
+
+import type { Timed } from './timer-queue';
+import type { Service } from './service';
+import type { Subscription } from './subscription';
+import type { Command } from '../protocol/schema';
+
+export type ProtocolVersion = 2 | 3;
+
+/** Liveness state machine of semantics.md §7.3. */
+export type LivenessState = 'active' | 'tentative' | 'timed-out';
+
+export interface TrackState {
+  taId: bigint;
+  /** Monotonic send time of our outstanding query, or undefined. */
+  querySentAt: number | undefined;
+  /** Round-trip time of the last answered query, seconds. */
+  latency: number | undefined;
+}
+
+export class Session implements Timed {
+  /** Recorded by the first hello, even if that hello fails (protocol.md §5.2). */
+  clientId: bigint | undefined = undefined;
+  /** Negotiated version once the handshake succeeded, else undefined. */
+  version: ProtocolVersion | undefined = undefined;
+  /** Transactions that stay open after their request: live subscribes and the track. */
+  readonly open = new Map<bigint, Command>();
+  /** Services bound to this connection: they become orphans when it closes. */
+  readonly services = new Set<Service>();
+  /** Subscriptions created on this connection, by subscription id. */
+  readonly subscriptions = new Map<bigint, Subscription>();
+  track: TrackState | undefined = undefined;
+
+  liveness: LivenessState = 'active';
+  /** Monotonic time of the last message received (after the handshake). */
+  lastSeen: number;
+  closed = false;
+  /** Closes the connection from the core's side (liveness expiry); installed by the I/O layer. */
+  terminate: (reason: string) => void = () => {};
+
+  /** Lowest TTL among bound services; recomputed lazily when marked stale. */
+  private minTtl: number = Infinity;
+  private minTtlStale = false;
+
+  // Timed (deadline queue membership): handshake deadline before hello,
+  // liveness timer after.
+  due = Infinity;
+  heapKey = Infinity;
+  heapIndex = -1;
+
+  constructor(
+    /** Connection id for logs, unique in the process. */
+    readonly serial: number,
+    /** Remote address as XCM renders it (client-address). */
+    readonly address: string,
+    /** User id derived from the transport (semantics.md §8.1). */
+    readonly user: string,
+    /** Wall-clock accept time, seconds. */
+    readonly acceptedAt: number,
+    /** Monotonic accept time, seconds. */
+    readonly acceptedMono: number,
+    /** Delivers one serialized message to the peer. */
+    readonly send: (message: string) => void,
+  ) {
+    this.lastSeen = acceptedMono;
+  }
+
+  get handshaked(): boolean { return this.version !== undefined; }
+
+  bind(service: Service): void {
+    this.services.add(service);
+    const ttl = Number(service.ttl);
+    if (ttl < this.minTtl) this.minTtl = ttl;
+  }
+
+  unbind(service: Service): void {
+    if (this.services.delete(service) && Number(service.ttl) <= this.minTtl) this.minTtlStale = true;
+  }
+
+  /** A bound service's TTL changed. */
+  ttlChanged(): void { this.minTtlStale = true; }
+
+  /** Lowest TTL of the services bound to this connection (Infinity if none). */
+  lowestTtl(): number {
+    if (this.minTtlStale) {
+      let min = Infinity;
+      for (const s of this.services) { const t = Number(s.ttl); if (t < min) min = t; }
+      this.minTtl = min;
+      this.minTtlStale = false;
+    }
+    return this.minTtl;
+  }
+
+  /** Human-readable identity for log lines. */
+  describe(): string {
+    const id = this.clientId === undefined ? '-' : `0x${this.clientId.toString(16)}`;
+    return `client ${id} (${this.address}, user ${this.user})`;
+  }
+}

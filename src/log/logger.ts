@@ -1,0 +1,38 @@
+// Leveled logging with pluggable destinations. The console sink writes
+// "<LEVEL>:pafd:<message>" lines to stderr; file and syslog sinks plug in
+// beside it. Formatting is skipped entirely for records below the level.
+
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
+
+const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
+
+export type LogSink = (level: LogLevel, message: string) => void;
+
+export class Logger {
+  private threshold: number;
+  private readonly sinks: LogSink[] = [];
+
+  constructor(level: LogLevel = 'info') {
+    this.threshold = SEVERITY[level];
+  }
+
+  setLevel(level: LogLevel): void { this.threshold = SEVERITY[level]; }
+  addSink(sink: LogSink): void { this.sinks.push(sink); }
+
+  enabled(level: LogLevel): boolean { return SEVERITY[level] >= this.threshold; }
+
+  log(level: LogLevel, message: string): void {
+    if (SEVERITY[level] < this.threshold) return;
+    for (const sink of this.sinks) sink(level, message);
+  }
+
+  debug(message: string): void { this.log('debug', message); }
+  info(message: string): void { this.log('info', message); }
+  warning(message: string): void { this.log('warning', message); }
+  error(message: string): void { this.log('error', message); }
+  critical(message: string): void { this.log('critical', message); }
+}
+
+export function consoleSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
+  return (level, message) => { stream.write(`${level.toUpperCase()}:pafd:${message}\n`); };
+}

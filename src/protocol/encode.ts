@@ -1,0 +1,48 @@
+// Serialization of outgoing messages by string concatenation: no
+// intermediate object per message, and the envelope first so that the
+// result reads like the examples in protocol.md. Commands and message
+// types are fixed ASCII words and need no escaping.
+
+import { quoteJsonString, stringifyJson } from '../core/json';
+import type { JsonValue } from '../core/json';
+import type { Props } from '../core/props';
+import type { Command, MsgType } from './schema';
+
+/** '{"ta-cmd":"<cmd>","ta-id":<id>,"msg-type":"<type>"' — the envelope without closing brace. */
+export function envelope(cmd: Command, taId: bigint, type: MsgType): string {
+  return '{"ta-cmd":"' + cmd + '","ta-id":' + taId.toString() + ',"msg-type":"' + type + '"';
+}
+
+/** A whole message; fields is a string of already-serialized members like '"a":1,"b":"x"' or '' for none. */
+export function encodeMessage(cmd: Command, taId: bigint, type: MsgType, fields: string = ''): string {
+  const head = envelope(cmd, taId, type);
+  return fields === '' ? head + '}' : head + ',' + fields + '}';
+}
+
+/** JSON object of arrays, integers as bare digits. */
+export function encodeProps(props: Props): string {
+  let s = '{';
+  let firstName = true;
+  for (const [name, values] of props) {
+    if (!firstName) s += ',';
+    firstName = false;
+    s += quoteJsonString(name) + ':[';
+    for (let k = 0; k < values.length; k++) {
+      if (k > 0) s += ',';
+      const v = values[k]!;
+      s += typeof v === 'string' ? quoteJsonString(v) : v.toString();
+    }
+    s += ']';
+  }
+  return s + '}';
+}
+
+/** '"name":<json>' */
+export function member(name: string, value: JsonValue): string {
+  return quoteJsonString(name) + ':' + stringifyJson(value);
+}
+
+/** A fail message; the original server always includes fail-reason. */
+export function encodeFail(cmd: Command, taId: bigint, reason: string): string {
+  return envelope(cmd, taId, 'fail') + ',"fail-reason":' + quoteJsonString(reason) + '}';
+}

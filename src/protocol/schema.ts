@@ -1,0 +1,298 @@
+// The Pathfinder message schema (protocol.md §3, §6): which message types
+// each command has, which fields each of those carries, and the strict
+// validation that turns a parsed JSON value into a Message. Anything that
+// does not fit is a ProtocolError, on which the connection is closed
+// without a reply (protocol.md §4.3).
+
+import type { JsonObject, JsonValue } from '../core/json';
+import { makeProps } from '../core/props';
+import type { PropValue, Props } from '../core/props';
+
+export type ProtocolVersion = 2 | 3;
+export type Command = 'hello' | 'track' | 'subscribe' | 'unsubscribe' | 'subscriptions' | 'services' | 'publish' | 'unpublish' | 'ping' | 'clients';
+export type MsgType = 'request' | 'accept' | 'notify' | 'inform' | 'complete' | 'fail';
+export type TransactionKind = 'single' | 'multi' | 'two-way';
+export type Direction = 'to-server' | 'to-client';
+
+export const COMMAND_KIND: Record<Command, TransactionKind> = {
+  hello: 'single',
+  track: 'two-way',
+  subscribe: 'multi',
+  unsubscribe: 'single',
+  subscriptions: 'multi',
+  services: 'multi',
+  publish: 'single',
+  unpublish: 'single',
+  ping: 'single',
+  clients: 'multi',
+};
+
+/** The message says exactly what was wrong (for the log line). */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+/** Fields are read by wire name, e.g. fields['service-id'] as bigint; the envelope fields are included. */
+export interface Message { cmd: Command; taId: bigint; type: MsgType; fields: JsonObject }
+
+/** 2^63 − 1: upper bound of uint63 and of a prop integer. */
+export const MAX_UINT63 = (1n << 63n) - 1n;
+/** −2^63: lower bound of a prop integer (signed 64-bit). */
+const MIN_INT64 = -(1n << 63n);
+
+type FieldType = 'string' | 'uint63' | 'number>=0' | 'props';
+interface FieldSpec { readonly type: FieldType; readonly mandatory: boolean }
+interface MessageSpec {
+  readonly fields: ReadonlyMap<string, FieldSpec>;
+  readonly mandatory: readonly string[];
+}
+type CommandSpec = Partial<Record<MsgType, MessageSpec>>;
+
+const M = true; // mandatory
+const O = false; // optional
+
+function message(...fields: [name: string, type: FieldType, mandatory: boolean][]): MessageSpec {
+  return {
+    fields: new Map(fields.map(([name, type, mandatory]) => [name, { type, mandatory }])),
+    mandatory: fields.filter((f) => f[2]).map((f) => f[0]),
+  };
+}
+
+const NO_FIELDS = message();
+const FAIL = message(['fail-reason', 'string', O]);
+
+/** Commands whose tables are the same in v2 and v3 (protocol.md §6.1, §6.3–6.9). */
+const COMMON: [Command, CommandSpec][] = [
+  ['hello', {
+    request: message(
+      ['client-id', 'uint63', M],
+      ['protocol-minimum-version', 'uint63', M],
+      ['protocol-maximum-version', 'uint63', M]),
+    complete: message(['protocol-version', 'uint63', M]),
+    fail: FAIL,
+  }],
+  ['subscribe', {
+    request: message(['subscription-id', 'uint63', M], ['filter', 'string', O]),
+    accept: NO_FIELDS,
+    notify: message(
+      ['match-type', 'string', M],
+      ['service-id', 'uint63', M],
+      ['generation', 'uint63', O],
+      ['service-props', 'props', O],
+      ['ttl', 'uint63', O],
+      ['client-id', 'uint63', O],
+      ['orphan-since', 'number>=0', O]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['unsubscribe', {
+    request: message(['subscription-id', 'uint63', M]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['subscriptions', {
+    request: NO_FIELDS,
+    accept: NO_FIELDS,
+    notify: message(['subscription-id', 'uint63', M], ['client-id', 'uint63', M], ['filter', 'string', O]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['services', {
+    request: message(['filter', 'string', O]),
+    accept: NO_FIELDS,
+    notify: message(
+      ['service-id', 'uint63', M],
+      ['generation', 'uint63', M],
+      ['service-props', 'props', M],
+      ['ttl', 'uint63', M],
+      ['client-id', 'uint63', M],
+      ['orphan-since', 'number>=0', O]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['publish', {
+    request: message(
+      ['service-id', 'uint63', M],
+      ['generation', 'uint63', M],
+      ['service-props', 'props', M],
+      ['ttl', 'uint63', M]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['unpublish', {
+    request: message(['service-id', 'uint63', M]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['ping', {
+    request: NO_FIELDS,
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+];
+
+const CLIENTS_V2_NOTIFY: [string, FieldType, boolean][] = [
+  ['client-id', 'uint63', M],
+  ['client-address', 'string', M],
+  ['time', 'uint63', M],
+];
+
+function clientsSpec(notify: MessageSpec): CommandSpec {
+  return { request: NO_FIELDS, accept: NO_FIELDS, notify, complete: NO_FIELDS, fail: FAIL };
+}
+
+/** Keyed by a Map so that a hostile ta-cmd like "constructor" cannot hit a prototype member. */
+const V2_COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
+  ...COMMON,
+  ['clients', clientsSpec(message(...CLIENTS_V2_NOTIFY))],
+]);
+
+const V3_COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
+  ...COMMON,
+  ['track', {
+    request: NO_FIELDS,
+    accept: NO_FIELDS,
+    notify: message(['track-type', 'string', M]),
+    inform: message(['track-type', 'string', M]),
+    complete: NO_FIELDS,
+    fail: FAIL,
+  }],
+  ['clients', clientsSpec(message(
+    ...CLIENTS_V2_NOTIFY,
+    ['idle', 'number>=0', M],
+    ['protocol-version', 'uint63', M],
+    ['latency', 'number>=0', O]))],
+]);
+
+/** Who may send each message type (protocol.md §3.1). */
+const SENT_TOWARDS: ReadonlyMap<string, Direction> = new Map<string, Direction>([
+  ['request', 'to-server'],
+  ['inform', 'to-server'],
+  ['accept', 'to-client'],
+  ['notify', 'to-client'],
+  ['complete', 'to-client'],
+  ['fail', 'to-client'],
+]);
+
+const TA_CMD = 'ta-cmd';
+const TA_ID = 'ta-id';
+const MSG_TYPE = 'msg-type';
+
+/**
+ * Validates one parsed message travelling in `direction` for a connection
+ * using `version`'s command table (before the hello completes the server
+ * uses version 2, protocol.md §5.3). Throws ProtocolError on any deviation
+ * from protocol.md §2/§3/§6. On success `fields` is `value` itself.
+ */
+export function validateMessage(value: JsonValue, version: ProtocolVersion, direction: Direction): Message {
+  if (!isObject(value)) throw new ProtocolError(`message is ${describe(value)}, not a JSON object`);
+  const cmd = value[TA_CMD];
+  const taId = value[TA_ID];
+  const type = value[MSG_TYPE];
+  if (cmd === undefined) throw missing(TA_CMD);
+  if (typeof cmd !== 'string') throw wrongType(TA_CMD, 'a string', cmd);
+  if (taId === undefined) throw missing(TA_ID);
+  if (!isUint63(taId)) throw wrongType(TA_ID, 'an integer in 0..2^63-1', taId);
+  if (type === undefined) throw missing(MSG_TYPE);
+  if (typeof type !== 'string') throw wrongType(MSG_TYPE, 'a string', type);
+
+  const command = (version === 3 ? V3_COMMANDS : V2_COMMANDS).get(cmd);
+  if (!command) throw new ProtocolError(`unknown command ${JSON.stringify(cmd)} for protocol version ${version}`);
+  const towards = SENT_TOWARDS.get(type);
+  if (!towards) throw new ProtocolError(`unknown msg-type ${JSON.stringify(type)}`);
+  if (towards !== direction) {
+    throw new ProtocolError(`msg-type ${JSON.stringify(type)} cannot be sent by the ${direction === 'to-server' ? 'client' : 'server'}`);
+  }
+  const spec = command[type as MsgType];
+  if (!spec) throw new ProtocolError(`msg-type ${JSON.stringify(type)} does not exist for command ${JSON.stringify(cmd)}`);
+
+  let mandatorySeen = 0;
+  for (const name in value) {
+    if (name === TA_CMD || name === TA_ID || name === MSG_TYPE) continue;
+    const field = spec.fields.get(name);
+    if (!field) throw new ProtocolError(`unknown field ${JSON.stringify(name)} in ${cmd} ${type}`);
+    checkField(name, value[name], field.type);
+    if (field.mandatory) mandatorySeen++;
+  }
+  if (mandatorySeen !== spec.mandatory.length) {
+    for (const name of spec.mandatory) if (!(name in value)) throw missing(name, `${cmd} ${type}`);
+  }
+  return { cmd: cmd as Command, taId, type: type as MsgType, fields: value };
+}
+
+/**
+ * Converts validated wire props (validateMessage has checked the shape)
+ * into normalized Props: values deduplicated, empty names dropped
+ * (protocol.md §2.2 set semantics).
+ */
+export function decodeProps(wire: JsonObject): Props {
+  return makeProps(Object.entries(wire) as [string, PropValue[]][]);
+}
+
+function checkField(name: string, v: JsonValue, type: FieldType): void {
+  switch (type) {
+    case 'string':
+      if (typeof v !== 'string') throw wrongType(name, 'a string', v);
+      return;
+    case 'uint63':
+      if (!isUint63(v)) throw wrongType(name, 'an integer in 0..2^63-1', v);
+      return;
+    case 'number>=0':
+      if (typeof v === 'bigint' ? v < 0n : typeof v !== 'number' || !(v >= 0) || v === Infinity) {
+        throw wrongType(name, 'a number >= 0', v);
+      }
+      return;
+    case 'props':
+      checkProps(name, v);
+      return;
+  }
+}
+
+function checkProps(field: string, v: JsonValue): void {
+  if (!isObject(v)) throw wrongType(field, 'an object of arrays', v);
+  for (const prop in v) {
+    const values = v[prop]!;
+    if (!Array.isArray(values)) {
+      throw new ProtocolError(`${field} ${JSON.stringify(prop)} is ${describe(values)}, not an array`);
+    }
+    for (const item of values) {
+      if (typeof item === 'string') continue;
+      if (typeof item === 'bigint' && item >= MIN_INT64 && item <= MAX_UINT63) continue;
+      throw new ProtocolError(`${field} ${JSON.stringify(prop)} holds ${describe(item)}, not a string or 64-bit integer`);
+    }
+  }
+}
+
+function isObject(v: JsonValue): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isUint63(v: JsonValue): v is bigint {
+  return typeof v === 'bigint' && v >= 0n && v <= MAX_UINT63;
+}
+
+function missing(name: string, where?: string): ProtocolError {
+  return new ProtocolError(`missing field ${JSON.stringify(name)}${where ? ` in ${where}` : ''}`);
+}
+
+function wrongType(name: string, expected: string, got: JsonValue): ProtocolError {
+  return new ProtocolError(`field ${JSON.stringify(name)} must be ${expected}, got ${describe(got)}`);
+}
+
+const MAX_DESCRIBED_DIGITS = 30;
+
+/** Short description of a value for error messages (bounded length). */
+function describe(v: JsonValue): string {
+  switch (typeof v) {
+    case 'bigint': {
+      const digits = v.toString();
+      return `integer ${digits.length > MAX_DESCRIBED_DIGITS ? digits.slice(0, MAX_DESCRIBED_DIGITS) + '...' : digits}`;
+    }
+    case 'number': return `number ${v}`;
+    case 'boolean': return `boolean ${v}`;
+    case 'string': return 'a string';
+    default:
+      if (v === null) return 'null';
+      return Array.isArray(v) ? 'an array' : 'an object';
+  }
+}

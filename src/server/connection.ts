@@ -1,0 +1,103 @@
+// One client connection of a domain: turns transport messages into
+// validated protocol messages, enforces the transaction state machine of
+// protocol.md §4.3, dispatches each request to its handler and keeps the
+// per-connection output bounded (semantics.md §10).
+
+import { decodeUtf8, parseJson } from '../core/json';
+import type { Session } from '../core/session';
+import { ProtocolError, validateMessage } from '../protocol/schema';
+import type { Message } from '../protocol/schema';
+import { encodeFail } from '../protocol/encode';
+import type { MessageConnection } from '../transport/types';
+import type { DomainServer } from './domain';
+import { HANDLERS } from './handlers';
+import { handleTrackInform } from './handlers/track';
+
+/** Stop reading requests from a client while this much output waits for it. */
+export const OUTPUT_HIGH_WATER = 1 << 20;
+/**
+ * A client that lets more than this pile up (it stopped reading while
+ * notifications kept coming) is disconnected rather than let it eat the
+ * board's memory.
+ */
+export const OUTPUT_HARD_LIMIT = 64 << 20;
+
+export class ClientConnection {
+  private paused = false;
+
+  constructor(
+    readonly domain: DomainServer,
+    readonly session: Session,
+    readonly transport: MessageConnection,
+  ) {
+    transport.onMessage = (payload) => this.receive(payload);
+    transport.onClose = (reason) => domain.closed(this, reason);
+    transport.onDrain = () => this.drained();
+    session.terminate = (reason) => this.close(reason);
+  }
+
+  close(reason: string): void {
+    this.transport.close(reason);
+  }
+
+  private receive(payload: Buffer): void {
+    const session = this.session;
+    if (session.closed) return;
+    let msg: Message;
+    // Reception time is what `clients` reports as idle; liveness re-arms after the handler.
+    if (session.handshaked) session.lastSeen = this.domain.clock.now();
+    try {
+      msg = validateMessage(parseJson(decodeUtf8(payload)), session.version ?? 2, 'to-server');
+      this.dispatch(msg);
+    } catch (err) {
+      if (err instanceof ProtocolError || (err as Error).name === 'JsonError') {
+        this.domain.log.warning(`${this.domain.label}${session.describe()}: protocol error: ${(err as Error).message}; closing connection`);
+        this.close(`protocol error: ${(err as Error).message}`);
+      } else {
+        // A bug of ours must not take down the server: drop this client only.
+        this.domain.log.error(`${this.domain.label}${session.describe()}: internal error: ${(err as Error).stack ?? err}; closing connection`);
+        this.close('internal error');
+      }
+      return;
+    }
+    if (session.handshaked && !session.closed) this.domain.liveness.activity(session);
+    this.domain.reschedule();
+    this.checkOutput();
+  }
+
+  /** The transaction state machine (protocol.md §4.3) and the handler table. */
+  private dispatch(msg: Message): void {
+    const session = this.session;
+    if (msg.type === 'inform') {
+      // Only a track transaction takes informs (validateMessage allows inform only for track).
+      if (session.open.get(msg.taId) !== 'track') throw new ProtocolError(`inform for transaction ${msg.taId}, which is not an open track transaction`);
+      handleTrackInform(this, msg);
+      return;
+    }
+    if (session.open.has(msg.taId)) throw new ProtocolError(`request reuses the id ${msg.taId} of an open transaction`);
+    if (!session.handshaked && msg.cmd !== 'hello') {
+      session.send(encodeFail(msg.cmd, msg.taId, 'no-hello'));
+      return;
+    }
+    HANDLERS[msg.cmd](this, msg);
+  }
+
+  /** Flow control: pause reading while output piles up; cut off a client that does not read at all. */
+  private checkOutput(): void {
+    const queued = this.transport.queuedBytes;
+    if (queued >= OUTPUT_HARD_LIMIT) {
+      this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${queued} bytes of output not read; closing connection`);
+      this.close('output queue overflow');
+    } else if (queued >= OUTPUT_HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.transport.pause();
+    }
+  }
+
+  private drained(): void {
+    if (this.paused && this.transport.queuedBytes < OUTPUT_HIGH_WATER) {
+      this.paused = false;
+      this.transport.resume();
+    }
+  }
+}

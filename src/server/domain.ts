@@ -1,0 +1,145 @@
+// The runtime of one domain: its server sockets, its connections, its
+// directory and liveness machinery, and the single event-loop timer that
+// serves every deadline of the domain (handshakes, idle limits, orphan
+// TTLs). Nothing is shared between domains (semantics.md §9).
+
+import type { Clock } from '../core/clock';
+import { Directory } from '../core/directory';
+import type { IdleLimits } from '../core/liveness';
+import { Liveness } from '../core/liveness';
+import type { Limits } from '../core/limits';
+import { ResourceLimits } from '../core/limits';
+import { Session } from '../core/session';
+import type { Logger } from '../log/logger';
+import type { Address } from '../transport/address';
+import { parseAddress } from '../transport/address';
+import { listenTcp } from '../transport/tcp';
+import type { MessageConnection, MessageListener } from '../transport/types';
+import { ClientConnection } from './connection';
+
+export interface DomainSettings {
+  name?: string;
+  sockets: { addr: string }[];
+  protocolVersion: { min: number; max: number };
+  idle: IdleLimits;
+  limits: { total: Limits; user: Limits };
+}
+
+/** Timer slack: setTimeout has millisecond granularity. */
+const TIMER_SLACK_MS = 1;
+
+let nextSerial = 1;
+
+export class DomainServer {
+  readonly directory: Directory;
+  readonly liveness: Liveness;
+  /** Every open connection of the domain, handshaked or not. */
+  readonly connections = new Set<ClientConnection>();
+  readonly listeners: MessageListener[] = [];
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private timerDue = Infinity;
+  private stopping = false;
+
+  constructor(
+    readonly settings: DomainSettings,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {
+    this.directory = new Directory(clock, new ResourceLimits(settings.limits.total, settings.limits.user));
+    this.liveness = new Liveness(clock, settings.idle);
+  }
+
+  /** Prefix for log lines: the domain name if it has one. */
+  get label(): string { return this.settings.name ? `[${this.settings.name}] ` : ''; }
+
+  get protocolRange(): { min: number; max: number } { return this.settings.protocolVersion; }
+
+  /** Binds every socket of the domain; on failure closes what was bound and rejects. */
+  async start(): Promise<void> {
+    try {
+      for (const socket of this.settings.sockets) {
+        const addr = parseAddress(socket.addr);
+        const listener = await this.listen(addr, socket.addr);
+        this.listeners.push(listener);
+        this.log.info(`${this.label}listening on ${listener.address}`);
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private listen(addr: Address, text: string): Promise<MessageListener> {
+    switch (addr.transport) {
+      case 'tcp':
+        return listenTcp(addr, (conn) => this.accept(conn));
+      default:
+        return Promise.reject(new Error(`${text}: transport ${addr.transport} is not supported by this build`));
+    }
+  }
+
+  /** A transport connection arrived on one of the domain's sockets. */
+  accept(conn: MessageConnection): void {
+    if (this.stopping) { conn.close('server stopping'); return; }
+    // Connection admission (semantics.md §8.3): the total client limit also
+    // caps open connections, hello or not. Node cannot leave a connection
+    // waiting in the kernel backlog, so the excess one is closed at once.
+    const cap = this.settings.limits.total.clients;
+    if (cap !== undefined && this.connections.size >= cap) {
+      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress}: ${this.connections.size} connections open, client limit ${cap}`);
+      conn.close('connection limit reached');
+      return;
+    }
+    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => conn.send(m));
+    const client = new ClientConnection(this, session, conn);
+    this.connections.add(client);
+    this.liveness.accepted(session);
+    this.reschedule();
+    this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress}`);
+  }
+
+  /** Bookkeeping once a connection is gone (called by ClientConnection). */
+  closed(client: ClientConnection, reason: string | undefined): void {
+    if (!this.connections.delete(client)) return;
+    const session = client.session;
+    session.closed = true;
+    this.liveness.forget(session);
+    if (session.handshaked) {
+      this.directory.disconnect(session);
+      this.log.info(`${this.label}${session.describe()} disconnected: ${reason ?? 'closed'}`);
+    } else {
+      this.log.debug(`${this.label}connection from ${session.address} closed before handshake: ${reason ?? 'closed'}`);
+    }
+    this.reschedule();
+  }
+
+  /** Arms the domain's one timer for the earliest deadline, if that is sooner than what is armed. */
+  reschedule(): void {
+    const next = Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey());
+    if (next === Infinity || next >= this.timerDue) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = next;
+    const delayMs = Math.max(0, Math.ceil((next - this.clock.now()) * 1000) + TIMER_SLACK_MS);
+    this.timer = setTimeout(() => this.onTimer(), delayMs);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    this.liveness.fire((session, reason) => session.terminate(reason));
+    const expired = this.directory.expireOrphans();
+    if (expired) this.log.debug(`${this.label}${expired} orphan service(s) expired`);
+    this.reschedule();
+  }
+
+  /** Closes every connection (orphaning their services) and every server socket. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const c of [...this.connections]) c.close('server shutting down');
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners.length = 0;
+  }
+}

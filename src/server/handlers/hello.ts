@@ -1,0 +1,50 @@
+// hello: the handshake and version negotiation (protocol.md §5.1–§5.2).
+
+import type { Message } from '../../protocol/schema';
+import { encodeFail, encodeMessage } from '../../protocol/encode';
+import type { ClientConnection } from '../connection';
+
+export function handleHello(client: ClientConnection, msg: Message): void {
+  const { session, domain } = client;
+  const f = msg.fields;
+  const clientId = f['client-id'] as bigint;
+  const cmin = f['protocol-minimum-version'] as bigint;
+  const cmax = f['protocol-maximum-version'] as bigint;
+  const fail = (reason: string) => session.send(encodeFail('hello', msg.taId, reason));
+
+  // Steps 1–3: the connection's client id is fixed by its first hello.
+  if (session.clientId === undefined) session.clientId = clientId;
+  else if (session.clientId !== clientId) {
+    domain.log.warning(`${domain.label}${session.describe()}: hello with another client id 0x${clientId.toString(16)} refused`);
+    return fail('permission-denied');
+  }
+  if (session.version !== undefined) {
+    session.send(encodeMessage('hello', msg.taId, 'complete', `"protocol-version":${session.version}`));
+    return;
+  }
+
+  // Step 5: the highest version both sides support.
+  const range = domain.protocolRange;
+  const lo = cmin > BigInt(range.min) ? cmin : BigInt(range.min);
+  const hi = cmax < BigInt(range.max) ? cmax : BigInt(range.max);
+  if (lo > hi) {
+    domain.log.info(`${domain.label}${session.describe()}: no common protocol version (client ${cmin}-${cmax}, server ${range.min}-${range.max})`);
+    return fail('unsupported-protocol-version');
+  }
+  const version = Number(hi) as 2 | 3;
+
+  // Step 6: register the client id in the domain.
+  const result = domain.directory.register(session, clientId);
+  if (!result.ok) {
+    domain.log.info(`${domain.label}${session.describe()}: hello failed: ${result.reason}`);
+    if (result.existing) domain.liveness.probe(result.existing);
+    return fail(result.reason);
+  }
+
+  // Step 7: handshaked. v3 liveness replaces TCP keepalive (transports.md §8).
+  session.version = version;
+  domain.liveness.handshaked(session);
+  if (version === 3) client.transport.setKeepAlive(false);
+  session.send(encodeMessage('hello', msg.taId, 'complete', `"protocol-version":${version}`));
+  domain.log.info(`${domain.label}${session.describe()} connected with protocol version ${version}`);
+}

@@ -1,0 +1,30 @@
+// track: v3 two-way liveness transaction (protocol.md §6.2, semantics.md §7.4).
+
+import type { Message } from '../../protocol/schema';
+import { ProtocolError } from '../../protocol/schema';
+import { encodeFail, encodeMessage } from '../../protocol/encode';
+import type { ClientConnection } from '../connection';
+
+export function handleTrack(client: ClientConnection, msg: Message): void {
+  const { session } = client;
+  if (session.track) {
+    session.send(encodeFail('track', msg.taId, 'track-exists'));
+    return;
+  }
+  session.track = { taId: msg.taId, querySentAt: undefined, latency: undefined };
+  session.open.set(msg.taId, 'track');
+  session.send(encodeMessage('track', msg.taId, 'accept'));
+}
+
+/** An inform in the open track transaction: the client asks, or answers our query. */
+export function handleTrackInform(client: ClientConnection, msg: Message): void {
+  const { session, domain } = client;
+  const type = msg.fields['track-type'];
+  if (type === 'query') {
+    session.send(encodeMessage('track', msg.taId, 'notify', '"track-type":"reply"'));
+  } else if (type === 'reply') {
+    if (!domain.liveness.replied(session)) throw new ProtocolError('track reply without an outstanding query');
+  } else {
+    throw new ProtocolError(`unknown track-type ${JSON.stringify(type)}`);
+  }
+}

@@ -1,0 +1,105 @@
+// XCM `tcp` transport: length-prefixed frames over TCP (transports.md §3).
+
+import * as net from 'node:net';
+import type { Address } from './address';
+import { bindHost, renderIpAddress } from './address';
+import { FrameDecoder, encodeFrame } from './framing';
+import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
+
+/** XCM's server backlog. */
+const LISTEN_BACKLOG = 32;
+/** XCM's keepalive idle time; interval and count are left to the OS (Node cannot set them). */
+const KEEPALIVE_IDLE_MS = 1000;
+
+/** IP user id of semantics.md §8.1: ip:10.0.0.7, ip:[fd00::7]. */
+export function ipUser(remoteAddress: string): string {
+  // remoteAddress is rendered "<transport>:<host>:<port>"; the host keeps its brackets.
+  const host = remoteAddress.slice(remoteAddress.indexOf(':') + 1, remoteAddress.lastIndexOf(':'));
+  return `ip:${host}`;
+}
+
+/** Wraps a connected TCP (or TLS) socket as a message connection. */
+export class FramedConnection implements MessageConnection {
+  onMessage: (payload: Buffer) => void = () => {};
+  onClose: (reason: string | undefined) => void = () => {};
+  onDrain: () => void = () => {};
+  private readonly decoder: FrameDecoder;
+  private corked = false;
+  private closeReason: string | undefined = undefined;
+  private closed = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    readonly remoteAddress: string,
+    readonly user: string,
+  ) {
+    this.decoder = new FrameDecoder((payload) => { if (!this.closed) this.onMessage(payload); });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk);
+      } catch (err) {
+        this.close(`framing error: ${(err as Error).message}`);
+      }
+    });
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => { this.closeReason ??= `transport error: ${err.message}`; });
+    socket.on('end', () => { this.closeReason ??= 'closed by peer'; socket.destroy(); });
+    socket.on('close', () => {
+      this.closed = true;
+      this.onClose(this.closeReason ?? 'closed by peer');
+    });
+  }
+
+  get queuedBytes(): number { return this.socket.writableLength; }
+
+  send(message: string): void {
+    if (this.closed || this.socket.destroyed) return;
+    if (!this.corked) {
+      // Everything sent until the current event-loop job finishes leaves in one write.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    }
+    this.socket.write(encodeFrame(message));
+  }
+
+  pause(): void { this.socket.pause(); }
+  resume(): void { this.socket.resume(); }
+
+  setKeepAlive(on: boolean): void {
+    if (!this.socket.destroyed) this.socket.setKeepAlive(on, KEEPALIVE_IDLE_MS);
+  }
+
+  close(reason?: string): void {
+    if (this.closed) return;
+    this.closeReason ??= reason;
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
+/** Binds a tcp: server socket. Resolves once listening (with the real port). */
+export function listenTcp(addr: Address & { host: string; port: number }, onConnection: ConnectionHandler): Promise<MessageListener> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer({ noDelay: true, pauseOnConnect: false });
+    server.on('connection', (socket) => {
+      const ip = socket.remoteAddress;
+      const port = socket.remotePort;
+      if (ip === undefined || port === undefined) { socket.destroy(); return; }
+      const remote = renderIpAddress('tcp', ip, port);
+      onConnection(new FramedConnection(socket, remote, ipUser(remote)));
+    });
+    server.once('error', reject);
+    server.listen({ host: bindHost(addr.host), port: addr.port, backlog: LISTEN_BACKLOG }, () => {
+      server.off('error', reject);
+      server.on('error', () => { /* accept errors (EMFILE) are transient; the server keeps listening */ });
+      const bound = server.address() as net.AddressInfo;
+      resolve({
+        address: `tcp:${addr.host}:${bound.port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}

@@ -1,0 +1,35 @@
+// The message-connection interface every transport provides (tcp now; tls,
+// ux, uxf and utls plug in behind the same interface), so the server above
+// it never knows which transport a client came over.
+
+export interface MessageConnection {
+  /** Remote address as XCM renders it, e.g. tcp:10.0.0.7:40122 (client-address). */
+  readonly remoteAddress: string;
+  /** User id derived from the transport (semantics.md §8.1). */
+  readonly user: string;
+  /** Bytes queued for output and not yet handed to the kernel. */
+  readonly queuedBytes: number;
+  /** Installed by the server before any message is delivered. */
+  onMessage: (payload: Buffer) => void;
+  /** Called once when the connection is gone, for whatever reason. */
+  onClose: (reason: string | undefined) => void;
+  /** Called when queued output has drained below the transport's low-water mark. */
+  onDrain: () => void;
+  /** Queues one message; writes are batched per event-loop turn. */
+  send(message: string): void;
+  /** Stop/resume delivering messages (flow control towards a slow reader). */
+  pause(): void;
+  resume(): void;
+  /** TCP keepalive: on for every connection, off once a v3 hello completed (transports.md §8). */
+  setKeepAlive(on: boolean): void;
+  /** Closes the connection; onClose follows with the given reason. */
+  close(reason?: string): void;
+}
+
+export interface MessageListener {
+  /** The bound address, with the real port when port 0 was asked for. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export type ConnectionHandler = (conn: MessageConnection) => void;

@@ -1,0 +1,8 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+test('arithmetic sanity of the test harness', () => {
+  assert.is(1 + 1, 2);
+});
+
+test.run();
