@@ -90,7 +90,9 @@ test('options may follow positionals', () => {
 
 test('-f: file settings, overridden by options; CLI domains replace the file domains', () => {
   const fileOnly = parsePafdArgs(['-f', FILE]);
-  assert.equal(fileOnly, { action: 'run', configFile: FILE, config: fileOnly.action === 'run' ? fileOnly.config : undefined });
+  assert.is(fileOnly.action, 'run');
+  assert.equal(Object.keys(fileOnly).sort(), ['action', 'config', 'configFile']);
+  assert.is((fileOnly as { configFile: string }).configFile, FILE);
   const f = (fileOnly as { config: ServerConfig }).config;
   assert.equal(f.domains, [{ name: 'filed', sockets: [{ addr: 'tcp:127.0.0.1:7000' }], protocolVersion: { min: 3, max: 3 }, idle: { min: 2, max: 9 } }]);
   assert.is(f.log.level, 'warning');
