@@ -4,6 +4,7 @@ import { systemClock } from '../core/clock';
 import { ConfigError } from '../config/config';
 import { PAFD_USAGE, UsageError, parsePafdArgs } from '../config/options';
 import { Logger, consoleSink } from '../log/logger';
+import { runHook } from '../server/hook';
 import { PROTOCOL_VERSIONS, PathfinderServer, SERVER_VERSION } from '../server/server';
 
 /** Ends the process with one clear line (cli-and-config.md §1.4: startup errors exit 1). */
@@ -40,7 +41,23 @@ async function main(): Promise<void> {
     log.error(`cannot start: ${(err as Error).message}`);
     die(`cannot start: ${(err as Error).message}`);
   }
+  if (command.hook !== undefined) {
+    try {
+      await runHook(command.hook, server.domains);
+    } catch (err) {
+      log.error(`hook ${command.hook} failed: ${(err as Error).message}`);
+      await server.stop();
+      die(`hook ${command.hook} failed: ${(err as Error).message}`);
+    }
+  }
   log.info(`pafd ${SERVER_VERSION} started: ${server.domains.length} domain(s), protocol versions ${PROTOCOL_VERSIONS.join(' ')}`);
+
+  // A failure outside any one connection's handling is a bug of ours: log
+  // it, close what we can and exit 1 (cli-and-config.md §1.4).
+  process.on('uncaughtException', (err) => {
+    log.critical(`internal error: ${err.stack ?? err}`);
+    server.stop().finally(() => process.exit(1));
+  });
 
   let stopping = false;
   const shutdown = (signal: string) => {

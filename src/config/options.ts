@@ -50,8 +50,10 @@ Options:
   -f <file>               Read the YAML configuration <file>. Domains given
                           on the command line replace the file's domains;
                           other options override the file's settings.
-  -r <hook>               Call <hook> with the domain servers once all
-                          server sockets are bound.
+  -r <file>[#<export>]    Once all server sockets are bound, load the
+                          JavaScript module <file> and call its function
+                          <export> (default: run) with one entry per
+                          domain: {name, addresses}.
   -v                      Print the server and protocol versions and exit.
   -h                      Print this text and exit.`;
 

@@ -14,8 +14,6 @@
 // It is a single pass over the string with charCodeAt; strings without
 // escapes are returned as one slice of the input.
 
-import { isUtf8 } from 'node:buffer';
-
 export type JsonValue = string | bigint | number | boolean | null | JsonValue[] | JsonObject;
 /** Created with Object.create(null), so any key (even "__proto__") is an own property. */
 export interface JsonObject { [key: string]: JsonValue }
@@ -43,13 +41,20 @@ const LOW_SURROGATE_MIN = 0xdc00, LOW_SURROGATE_MAX = 0xdfff;
 /** Length of "\uXXXX". */
 const UNICODE_ESCAPE_LENGTH = 6;
 
+/**
+ * Fatal: invalid sequences throw instead of becoming U+FFFD. ignoreBOM keeps
+ * a leading BOM in the text so that the parser rejects it, as the original
+ * server's JSON decoder does.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Strict UTF-8 decode (invalid sequences → JsonError). */
 export function decodeUtf8(bytes: Uint8Array): string {
-  // isUtf8 validates natively without allocating; toString then cannot
-  // substitute U+FFFD because there is nothing invalid left to replace.
-  if (!isUtf8(bytes)) throw new JsonError('invalid UTF-8');
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buf.toString('utf8');
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new JsonError('invalid UTF-8');
+  }
 }
 
 /**

@@ -191,7 +191,15 @@ utf8('invalid UTF-8 throws JsonError', () => {
   ];
   for (const bytes of bad) {
     assert.throws(() => decodeUtf8(Uint8Array.from(bytes)), (e: unknown) => e instanceof JsonError, `bytes ${bytes}`);
+    // A failure leaves no state behind for the next message.
+    assert.is(decodeUtf8(Buffer.from('ok')), 'ok');
   }
+});
+
+utf8('a byte order mark is kept, so the parser rejects it', () => {
+  const text = decodeUtf8(Uint8Array.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]));
+  assert.is(text, '\ufeff{}');
+  rejects(text, /unexpected character/);
 });
 
 const out = suite('stringifyJson');
