@@ -3,7 +3,7 @@
 // protocol.md §4.3, dispatches each request to its handler and keeps the
 // per-connection output bounded (semantics.md §10).
 
-import { decodeUtf8, parseJson } from '../core/json';
+import { JsonError, decodeUtf8, parseJson } from '../core/json';
 import type { Session } from '../core/session';
 import { ProtocolError, validateMessage } from '../protocol/schema';
 import type { Message } from '../protocol/schema';
@@ -50,7 +50,7 @@ export class ClientConnection {
       msg = validateMessage(parseJson(decodeUtf8(payload)), session.version ?? 2, 'to-server');
       this.dispatch(msg);
     } catch (err) {
-      if (err instanceof ProtocolError || (err as Error).name === 'JsonError') {
+      if (err instanceof ProtocolError || err instanceof JsonError) {
         this.domain.log.warning(`${this.domain.label}${session.describe()}: protocol error: ${(err as Error).message}; closing connection`);
         this.close(`protocol error: ${(err as Error).message}`);
       } else {

@@ -3,7 +3,7 @@
 import * as net from 'node:net';
 import type { Address } from './address';
 import { bindHost, renderIpAddress } from './address';
-import { FrameDecoder, encodeFrame } from './framing';
+import { FrameDecoder, MAX_FRAME_PAYLOAD, encodeFrame } from './framing';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
 
 /** XCM's server backlog. */
@@ -56,6 +56,13 @@ export class FramedConnection implements MessageConnection {
 
   send(message: string): void {
     if (this.closed || this.socket.destroyed) return;
+    // A message the peer's XCM cannot receive (a notification echoing a
+    // near-limit publish) would break the connection on its side anyway;
+    // close it here, never throw into the code that produced the message.
+    if (message.length * 3 > MAX_FRAME_PAYLOAD && Buffer.byteLength(message) > MAX_FRAME_PAYLOAD) {
+      this.close(`outgoing message of ${Buffer.byteLength(message)} bytes exceeds the transport limit`);
+      return;
+    }
     if (!this.corked) {
       // Everything sent until the current event-loop job finishes leaves in one write.
       this.corked = true;

@@ -1,8 +1,0 @@
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
-
-test('arithmetic sanity of the test harness', () => {
-  assert.is(1 + 1, 2);
-});
-
-test.run();
