@@ -145,6 +145,8 @@ export class Directory {
     // Row 7: a newer generation is always a modification.
     const oldProps = s.props;
     const ttlChanged = ttl !== s.ttl;
+    // The connection it leaves must forget the old TTL too (semantics.md §7.2).
+    if (ttlChanged) s.boundTo?.ttlChanged();
     s.generation = generation;
     s.props = props;
     s.ttl = ttl;

@@ -61,8 +61,9 @@ export class TimerQueue<T extends Timed> {
     while (this.heap.length) {
       const top = this.heap[0];
       if (top.heapKey > now) return undefined;
-      if (top.due > now) {
-        top.heapKey = top.due; // deadline moved later: re-file it
+      if (top.due > top.heapKey) {
+        // Deadline moved later: re-file it, so items leave in real deadline order.
+        top.heapKey = top.due;
         this.down(0);
         continue;
       }
