@@ -13,8 +13,12 @@ import type { DomainServer } from './domain';
 import { HANDLERS } from './handlers';
 import { handleTrackInform } from './handlers/track';
 
-/** Stop reading requests from a client while this much output waits for it. */
-export const OUTPUT_HIGH_WATER = 1 << 20;
+/**
+ * Stop reading requests from a client while this much output waits for it
+ * (the original stops at 128 queued messages): one big listing is answered,
+ * then other clients get their turn.
+ */
+export const OUTPUT_HIGH_WATER = 128 << 10;
 /**
  * A client that lets more than this pile up (it stopped reading while
  * notifications kept coming) is disconnected rather than let it eat the
@@ -34,6 +38,16 @@ export class ClientConnection {
     transport.onClose = (reason) => domain.closed(this, reason);
     transport.onDrain = () => this.drained();
     session.terminate = (reason) => this.close(reason);
+  }
+
+  /** The session's sink: every message to this client goes through here. */
+  send(message: string): void {
+    const transport = this.transport;
+    transport.send(message);
+    if (transport.queuedBytes >= OUTPUT_HARD_LIMIT) {
+      this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${transport.queuedBytes} bytes of output not read; closing connection`);
+      this.close('output queue overflow');
+    }
   }
 
   close(reason: string): void {
@@ -82,13 +96,9 @@ export class ClientConnection {
     HANDLERS[msg.cmd](this, msg);
   }
 
-  /** Flow control: pause reading while output piles up; cut off a client that does not read at all. */
+  /** Flow control: pause reading while output piles up (the hard limit is enforced in send). */
   private checkOutput(): void {
-    const queued = this.transport.queuedBytes;
-    if (queued >= OUTPUT_HARD_LIMIT) {
-      this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${queued} bytes of output not read; closing connection`);
-      this.close('output queue overflow');
-    } else if (queued >= OUTPUT_HIGH_WATER && !this.paused) {
+    if (this.transport.queuedBytes >= OUTPUT_HIGH_WATER && !this.paused) {
       this.paused = true;
       this.transport.pause();
     }

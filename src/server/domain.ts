@@ -14,12 +14,15 @@ import type { Logger } from '../log/logger';
 import type { Address } from '../transport/address';
 import { parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
+import { listenTls } from '../transport/tls';
+import { resolveTlsFiles } from '../transport/tls-credentials';
+import type { TlsFiles } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
 import { ClientConnection } from './connection';
 
 export interface DomainSettings {
   name?: string;
-  sockets: { addr: string }[];
+  sockets: { addr: string; tls?: TlsFiles }[];
   protocolVersion: { min: number; max: number };
   idle: IdleLimits;
   limits: { total: Limits; user: Limits };
@@ -59,7 +62,7 @@ export class DomainServer {
     try {
       for (const socket of this.settings.sockets) {
         const addr = parseAddress(socket.addr);
-        const listener = await this.listen(addr, socket.addr);
+        const listener = await this.listen(addr, socket);
         this.listeners.push(listener);
         this.log.info(`${this.label}listening on ${listener.address}`);
       }
@@ -69,12 +72,17 @@ export class DomainServer {
     }
   }
 
-  private listen(addr: Address, text: string): Promise<MessageListener> {
+  private listen(addr: Address, socket: { addr: string; tls?: TlsFiles }): Promise<MessageListener> {
+    const accept = (conn: MessageConnection) => this.accept(conn);
     switch (addr.transport) {
       case 'tcp':
-        return listenTcp(addr, (conn) => this.accept(conn));
+        return listenTcp(addr, accept);
+      case 'tls':
+        // Handshake failures are routine (scanners, expired certificates): debug level.
+        return listenTls(addr, resolveTlsFiles(socket.tls), accept,
+          (remote, reason) => this.log.debug(`${this.label}TLS handshake with ${remote} failed: ${reason}`));
       default:
-        return Promise.reject(new Error(`${text}: transport ${addr.transport} is not supported by this build`));
+        return Promise.reject(new Error(`${socket.addr}: transport ${addr.transport} is not supported by this build`));
     }
   }
 
@@ -90,8 +98,9 @@ export class DomainServer {
       conn.close('connection limit reached');
       return;
     }
-    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => conn.send(m));
-    const client = new ClientConnection(this, session, conn);
+    let client: ClientConnection | undefined = undefined;
+    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => client!.send(m));
+    client = new ClientConnection(this, session, conn);
     this.connections.add(client);
     this.liveness.accepted(session);
     this.reschedule();

@@ -31,6 +31,8 @@ export class FrameDecoder {
   /** Payload length of the frame whose header has been consumed, or NO_HEADER. */
   private frameLength = NO_HEADER;
   private broken = false;
+  /** While paused, complete frames stay buffered (flow control towards a slow reader). */
+  private paused = false;
 
   constructor(
     private readonly onFrame: (payload: Buffer) => void,
@@ -50,7 +52,23 @@ export class FrameDecoder {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    for (;;) {
+    this.deliver();
+  }
+
+  /** Stops handing out frames, also in the middle of a chunk, until resume(). */
+  pause(): void { this.paused = true; }
+
+  /** Hands out the frames buffered while paused (may throw FramingError like push). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.broken) this.deliver();
+  }
+
+  get isPaused(): boolean { return this.paused; }
+
+  private deliver(): void {
+    while (!this.paused) {
       if (this.frameLength === NO_HEADER) {
         if (this.buffered < HEADER_LENGTH) return;
         this.frameLength = this.readLength();

@@ -72,8 +72,23 @@ export class FramedConnection implements MessageConnection {
     this.socket.write(encodeFrame(message));
   }
 
-  pause(): void { this.socket.pause(); }
-  resume(): void { this.socket.resume(); }
+  pause(): void {
+    // Frames already received stay in the decoder too, so a burst of
+    // requests in one chunk is not all answered at once.
+    this.decoder.pause();
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.closed) return;
+    try {
+      this.decoder.resume();
+    } catch (err) {
+      this.close(`framing error: ${(err as Error).message}`);
+      return;
+    }
+    if (!this.decoder.isPaused) this.socket.resume();
+  }
 
   setKeepAlive(on: boolean): void {
     if (!this.socket.destroyed) this.socket.setKeepAlive(on, KEEPALIVE_IDLE_MS);
