@@ -16,6 +16,8 @@ import { parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
 import { listenTls } from '../transport/tls';
 import { resolveTlsFiles } from '../transport/tls-credentials';
+import { listenUtls } from '../transport/utls';
+import { listenUx } from '../transport/ux';
 import type { TlsFiles } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
 import { ClientConnection } from './connection';
@@ -74,13 +76,18 @@ export class DomainServer {
 
   private listen(addr: Address, socket: { addr: string; tls?: TlsFiles }): Promise<MessageListener> {
     const accept = (conn: MessageConnection) => this.accept(conn);
+    // Handshake failures are routine (scanners, expired certificates): debug level.
+    const handshakeFailed = (remote: string, reason: string) => this.log.debug(`${this.label}TLS handshake with ${remote} failed: ${reason}`);
     switch (addr.transport) {
       case 'tcp':
         return listenTcp(addr, accept);
       case 'tls':
-        // Handshake failures are routine (scanners, expired certificates): debug level.
-        return listenTls(addr, resolveTlsFiles(socket.tls), accept,
-          (remote, reason) => this.log.debug(`${this.label}TLS handshake with ${remote} failed: ${reason}`));
+        return listenTls(addr, resolveTlsFiles(socket.tls), accept, handshakeFailed);
+      case 'utls':
+        return listenUtls(addr, resolveTlsFiles(socket.tls), accept, handshakeFailed);
+      case 'ux':
+      case 'uxf':
+        return listenUx(addr, accept);
       default:
         return Promise.reject(new Error(`${socket.addr}: transport ${addr.transport} is not supported by this build`));
     }
