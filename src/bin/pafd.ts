@@ -7,6 +7,9 @@ import { Logger, consoleSink } from '../log/logger';
 import { runHook } from '../server/hook';
 import { PROTOCOL_VERSIONS, PathfinderServer, SERVER_VERSION } from '../server/server';
 
+/** How long a fatal error may spend closing sockets before the process exits anyway. */
+const FATAL_EXIT_GRACE_MS = 1000;
+
 /** Ends the process with one clear line (cli-and-config.md §1.4: startup errors exit 1). */
 function die(message: string): never {
   process.stderr.write(`pafd: ${message}\n`);
@@ -54,8 +57,12 @@ async function main(): Promise<void> {
 
   // A failure outside any one connection's handling is a bug of ours: log
   // it, close what we can and exit 1 (cli-and-config.md §1.4).
+  let failing = false;
   process.on('uncaughtException', (err) => {
+    if (failing) return;
+    failing = true;
     log.critical(`internal error: ${err.stack ?? err}`);
+    setTimeout(() => process.exit(1), FATAL_EXIT_GRACE_MS).unref();
     server.stop().finally(() => process.exit(1));
   });
 

@@ -33,6 +33,15 @@ export class Logger {
   critical(message: string): void { this.log('critical', message); }
 }
 
+/**
+ * Console lines on stderr. If the reader of stderr goes away (EPIPE: the
+ * terminal or the parent that captured it died), console logging stops
+ * for good; a daemon must keep serving without its console.
+ */
 export function consoleSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
-  return (level, message) => { stream.write(`${level.toUpperCase()}:pafd:${message}\n`); };
+  let broken = false;
+  stream.on('error', () => { broken = true; });
+  return (level, message) => {
+    if (!broken) stream.write(`${level.toUpperCase()}:pafd:${message}\n`);
+  };
 }

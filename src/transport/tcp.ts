@@ -125,3 +125,50 @@ export function listenTcp(addr: Address & { host: string; port: number }, onConn
     });
   });
 }
+
+/** XCM's per-attempt connect timeout (tcp.connect_timeout). */
+const CONNECT_TIMEOUT_MS = 3000;
+
+/** Client-side options of a tcp: connection. */
+export interface TcpConnectOptions {
+  /** Source address to bind before connecting (XCM's xcm.local_addr); port 0 = any. */
+  localAddress?: { host: string; port: number };
+  /** Gives up after this long (default XCM's 3 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Opens a tcp: connection as an XCM client does: TCP_NODELAY, keepalive
+ * on, and DNS names tried with "happy eyeballs" (Node's autoSelectFamily:
+ * IPv6 and IPv4 addresses raced), which is what libpaf asks XCM for.
+ * Resolves once connected; remoteAddress is the server's address as XCM
+ * renders it.
+ */
+export function connectTcp(address: Address & { host: string; port: number }, opts: TcpConnectOptions = {}): Promise<MessageConnection> {
+  return new Promise((resolve, reject) => {
+    const target = `tcp:${address.host}:${address.port}`;
+    const socket = net.connect({
+      host: bindHost(address.host),
+      port: address.port,
+      noDelay: true,
+      autoSelectFamily: true,
+      ...(opts.localAddress ? { localAddress: bindHost(opts.localAddress.host), localPort: opts.localAddress.port } : {}),
+    });
+    socket.setTimeout(opts.timeoutMs ?? CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('connect timed out')));
+    const onError = (err: Error): void => reject(new Error(`${target}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.off('error', onError);
+      const ip = socket.remoteAddress;
+      const port = socket.remotePort;
+      if (ip === undefined || port === undefined) {
+        socket.destroy();
+        reject(new Error(`${target}: connection lost while connecting`));
+        return;
+      }
+      const remote = renderIpAddress('tcp', ip, port);
+      resolve(new FramedConnection(socket, remote, ipUser(remote)));
+    });
+  });
+}

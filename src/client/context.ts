@@ -1,0 +1,611 @@
+// The high-level client API (client-library.md §2): a context per domain
+// holds the application's services and subscriptions, keeps one link per
+// server of the domain in step with them, and presents the matches of all
+// servers as one merged stream per subscription (§6). It runs on the Node
+// event loop; callbacks are never made from inside an API call.
+
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../core/clock';
+import { systemClock } from '../core/clock';
+import { FilterSyntaxError, escapeFilterText, parseFilter } from '../core/filter';
+import type { Props } from '../core/props';
+import { propsEqual } from '../core/props';
+import type { ServerEntry } from './domain-files';
+import { diffServers, domainsDirectory, readDomainFile } from './domain-files';
+import type { ClientSettings } from './env';
+import { envTtl, normalizeTtl, readSettings } from './env';
+import { PafError, PafErrorCode } from './errors';
+import type { LinkHost, LinkState, LocalService, LocalSubscription } from './link';
+import { Link } from './link';
+import type { MatchType, MatchView } from './merge';
+import { MatchMerger } from './merge';
+import type { PropsInput } from './props-input';
+import { normalizeProps, propsSizeEstimate } from './props-input';
+import { Scheduler, Task } from './scheduler';
+import type { MatchNotification } from './wire';
+import { randomId } from './wire';
+
+/** Property sets whose size estimate exceeds this are refused (client-library.md §2.4). */
+export const MAX_PROPS_SIZE = 32768;
+/** Filters longer than this (in characters) are refused. */
+export const MAX_FILTER_LENGTH = 8192;
+
+/** What to attach to: a domain name (its domain file is read and rescanned) or an explicit server list. */
+export type AttachTarget = string | { servers: readonly (string | ServerEntry)[] };
+
+/** Options of attach(); every timing option defaults to its PAF_* environment variable. */
+export interface AttachOptions {
+  /** The context's client id (default: random 63-bit). */
+  clientId?: bigint;
+  /** Domain file directory (default $PAF_DOMAINS or /run/paf/domains.d). */
+  domainsDir?: string;
+  /** Environment to read PAF_* variables from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Domain file rescan period in seconds, 0 = never (PAF_RESCAN, default 5). */
+  rescan?: number;
+  /** First reconnect delay in seconds, before randomization (PAF_RECONNECT_MIN, default 0.01). */
+  reconnectMin?: number;
+  /** Longest reconnect delay in seconds (PAF_RECONNECT_MAX, default 5). */
+  reconnectMax?: number;
+  /** Lower bound of the client's idle limit in seconds (PAF_IDLE_MIN, default 4). */
+  idleMin?: number;
+  /** Upper bound / default of the client's idle limit in seconds (PAF_IDLE_MAX, default 30). */
+  idleMax?: number;
+  /** TTL of services published without one (default: PAF_TTL read at each publish, else 30 s). */
+  ttl?: number;
+  /** Trace to stderr (true), to a function, or not at all (default PAF_DEBUG). */
+  debug?: boolean | ((line: string) => void);
+  /** Time source (tests). */
+  clock?: Clock;
+  /** Uniform random numbers in [0, 1) for back-off and query jitter (tests). */
+  random?: () => number;
+}
+
+/** Options of Context.publish(). */
+export interface PublishOptions {
+  /** Seconds the service survives its publisher as an orphan (≥ 0; default as AttachOptions.ttl). */
+  ttl?: number;
+}
+
+/** Options of Context.subscribe(). */
+export interface SubscribeOptions {
+  /**
+   * Also report a change of the service's orphan state alone as
+   * `modified` (libpaf never does; default false). orphanSince is set on
+   * every event either way.
+   */
+  orphanEvents?: boolean;
+}
+
+/** A merged match, as delivered to a subscription's listener. */
+export interface MatchEvent {
+  type: MatchType;
+  serviceId: bigint;
+  /** Current properties; for `disappeared` the last ones announced. */
+  props: Props;
+  /** TTL of the announced generation. */
+  ttl: number;
+  generation: bigint;
+  /**
+   * UNIX time the service became an orphan, when no connected server
+   * reports it owned (servers we lost contact with count as orphaning
+   * it from the moment of the loss).
+   */
+  orphanSince?: number;
+}
+
+/** Receives a subscription's merged matches. */
+export type MatchListener = (event: MatchEvent) => void;
+
+/** State of the link to one server. */
+export interface ServerStatus {
+  address: string;
+  state: LinkState;
+  /** Negotiated protocol version while connected. */
+  version?: number;
+}
+
+/** Events of a Context. */
+export interface ContextEvents {
+  /** The link to a server completed its hello. */
+  connected: [address: string, version: number];
+  /** An operational link to a server was lost; it reconnects by itself. */
+  disconnected: [address: string, reason: string];
+}
+
+type ContextState = 'attached' | 'detaching' | 'detached' | 'closed';
+
+function traceTo(option: AttachOptions['debug'], settings: ClientSettings, clientId: bigint): ((line: string) => void) | undefined {
+  if (typeof option === 'function') return option;
+  if (option ?? settings.debug) return (line) => process.stderr.write(`paf ${clientId}: ${line}\n`);
+  return undefined;
+}
+
+/** A service published by a context; the handle stays valid (and inert) after unpublish. */
+export class Service implements LocalService {
+  /** @internal */
+  constructor(private readonly ctx: Context, readonly id: bigint, public generation: bigint, public props: Props, public ttl: number) {}
+
+  /** Replaces all properties (see Context.modify). */
+  modify(props: PropsInput): void { this.ctx.modify(this.id, props); }
+  /** Changes the TTL (see Context.setTtl). */
+  setTtl(ttl: number): void { this.ctx.setTtl(this.id, ttl); }
+  /** Removes the service from every server (see Context.unpublish). */
+  unpublish(): void { this.ctx.unpublish(this.id); }
+}
+
+/** A subscription of a context. */
+export class Subscription implements LocalSubscription {
+  /** @internal */ active = true;
+  /** @internal */ readonly merger: MatchMerger;
+  /** @internal */ readonly task: Task;
+
+  /** @internal */
+  constructor(private readonly ctx: Context, readonly id: bigint, readonly filter: string | undefined,
+    listener: MatchListener, options: SubscribeOptions, onDeadline: (sub: Subscription) => void) {
+    this.merger = new MatchMerger((type, view) => {
+      if (this.active) deliver(listener, toEvent(type, view));
+    }, { orphanEvents: options.orphanEvents ?? false });
+    this.task = new Task(() => onDeadline(this));
+  }
+
+  /** Stops the subscription; its listener is not called again. */
+  unsubscribe(): void { this.ctx.unsubscribe(this.id); }
+
+  /** The services currently matched (merged over all servers). */
+  matches(): MatchEvent[] {
+    return this.merger.matches().map((view) => toEvent('appeared', view));
+  }
+}
+
+function toEvent(type: MatchType, view: MatchView): MatchEvent {
+  const event: MatchEvent = { type, serviceId: view.serviceId, props: view.props, ttl: view.ttl, generation: view.generation };
+  if (view.orphanSince !== undefined) event.orphanSince = view.orphanSince;
+  return event;
+}
+
+/** Calls a listener; an exception is rethrown outside the library's own processing. */
+function deliver(listener: MatchListener, event: MatchEvent): void {
+  try {
+    listener(event);
+  } catch (err) {
+    process.nextTick(() => { throw err; });
+  }
+}
+
+/**
+ * A context: the application's view of one Pathfinder domain. Create it
+ * with attach(). Services and subscriptions are kept on every server of
+ * the domain; links reconnect and republish by themselves.
+ */
+export class Context extends EventEmitter<ContextEvents> {
+  /** The client id used towards every server, fixed for the context's life. */
+  readonly clientId: bigint;
+  private readonly settings: ClientSettings;
+  private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
+  private readonly random: () => number;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly defaultTtl: number | undefined;
+  private readonly trace: (line: string) => void;
+  private readonly serviceMap = new Map<bigint, Service>();
+  private readonly subscriptionMap = new Map<bigint, Subscription>();
+  /** Number of services per TTL, for the lowest TTL without a scan. */
+  private readonly ttlCounts = new Map<number, number>();
+  private lowest: number | undefined;
+  private links: Link[] = [];
+  private state: ContextState = 'attached';
+  private readonly host: LinkHost;
+  private syncWaiters: (() => void)[] = [];
+  private detached: Promise<void> | undefined;
+  private readonly rescanTask: Task;
+  private rescanPeriod = 0;
+
+  /** @internal Use attach(). */
+  constructor(private readonly domain: string | undefined, opts: AttachOptions) {
+    super();
+    this.env = opts.env ?? process.env;
+    const fromEnv = readSettings(this.env);
+    const idleMin = Math.max(1, opts.idleMin ?? fromEnv.idleMin);
+    const reconnectMin = opts.reconnectMin ?? fromEnv.reconnectMin;
+    this.settings = {
+      domainsDir: domainsDirectory(this.env, opts.domainsDir),
+      debug: fromEnv.debug,
+      rescan: opts.rescan ?? fromEnv.rescan,
+      reconnectMin,
+      reconnectMax: Math.max(reconnectMin, opts.reconnectMax ?? fromEnv.reconnectMax),
+      idleMin,
+      idleMax: Math.max(idleMin, opts.idleMax ?? fromEnv.idleMax),
+    };
+    this.clientId = opts.clientId ?? randomId();
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.scheduler = new Scheduler(this.clock);
+    this.defaultTtl = opts.ttl === undefined ? undefined : checkTtl(opts.ttl);
+    const trace = traceTo(opts.debug, this.settings, this.clientId);
+    this.trace = trace ?? (() => {});
+    this.rescanTask = new Task(() => { void this.rescan(); });
+    this.host = this.makeHost();
+  }
+
+  // ------------------------------------------------------------------
+  // Services
+
+  /**
+   * Publishes a service on every server of the domain (as soon as each
+   * link is up). Props are normalized (numbers → bigint, duplicate values
+   * collapse). Throws PafError PROPS_TOO_LARGE if the size estimate
+   * exceeds 32768, TypeError/RangeError for values that cannot be sent.
+   */
+  publish(props: PropsInput, opts: PublishOptions = {}): Service {
+    this.checkAttached();
+    const normalized = checkedProps(props);
+    const ttl = opts.ttl !== undefined ? checkTtl(opts.ttl) : this.defaultTtl ?? envTtl(this.env);
+    const service = new Service(this, randomId(), 0n, normalized, ttl);
+    this.serviceMap.set(service.id, service);
+    this.countTtl(ttl, 1);
+    this.trace(`publish service ${service.id} ttl ${ttl}`);
+    for (const link of this.links) link.serviceChanged(service.id);
+    this.ttlsChanged();
+    return service;
+  }
+
+  /**
+   * Replaces all properties of a service of this context. If they differ
+   * from the current ones the generation is raised and every server gets
+   * the new version. Same errors as publish(); PafError GENERIC for an
+   * unknown service.
+   */
+  modify(serviceId: bigint, props: PropsInput): void {
+    this.checkAttached();
+    const service = this.ownService(serviceId);
+    const normalized = checkedProps(props);
+    if (propsEqual(service.props, normalized)) return;
+    service.props = normalized;
+    service.generation++;
+    for (const link of this.links) link.serviceChanged(serviceId);
+  }
+
+  /** Changes a service's TTL (seconds, ≥ 0); a different TTL raises the generation and republishes. */
+  setTtl(serviceId: bigint, ttl: number): void {
+    this.checkAttached();
+    const service = this.ownService(serviceId);
+    const next = checkTtl(ttl);
+    if (next === service.ttl) return;
+    this.countTtl(service.ttl, -1);
+    this.countTtl(next, 1);
+    service.ttl = next;
+    service.generation++;
+    for (const link of this.links) link.serviceChanged(serviceId);
+    this.ttlsChanged();
+  }
+
+  /** Removes a service of this context from every server. */
+  unpublish(serviceId: bigint): void {
+    this.checkAttached();
+    const service = this.ownService(serviceId);
+    this.serviceMap.delete(serviceId);
+    this.countTtl(service.ttl, -1);
+    this.trace(`unpublish service ${serviceId}`);
+    for (const link of this.links) link.serviceChanged(serviceId);
+    this.ttlsChanged();
+  }
+
+  /** The services this context publishes. */
+  services(): Service[] {
+    return [...this.serviceMap.values()];
+  }
+
+  // ------------------------------------------------------------------
+  // Subscriptions
+
+  /**
+   * Subscribes to the services matching `filter` (all services for
+   * null/undefined) on every server; `listener` receives the merged
+   * appeared/modified/disappeared events. Throws PafError
+   * INVALID_FILTER_SYNTAX or FILTER_TOO_LARGE.
+   */
+  subscribe(filter: string | null | undefined, listener: MatchListener, opts: SubscribeOptions = {}): Subscription {
+    this.checkAttached();
+    const text = filter ?? undefined;
+    if (text !== undefined) checkFilter(text);
+    const sub = new Subscription(this, randomId(), text, listener, opts, (s) => this.mergerDeadline(s));
+    this.subscriptionMap.set(sub.id, sub);
+    this.trace(`subscribe ${sub.id}${text === undefined ? '' : ` filter ${text}`}`);
+    for (const link of this.links) link.subscriptionChanged(sub.id);
+    return sub;
+  }
+
+  /** Ends a subscription; no callback for it is made after this returns. Unknown ids are ignored. */
+  unsubscribe(subscriptionId: bigint): void {
+    this.checkAttached();
+    const sub = this.subscriptionMap.get(subscriptionId);
+    if (sub === undefined) return;
+    sub.active = false;
+    this.subscriptionMap.delete(subscriptionId);
+    this.scheduler.cancel(sub.task);
+    for (const link of this.links) link.subscriptionChanged(subscriptionId);
+  }
+
+  /** The subscriptions of this context. */
+  subscriptions(): Subscription[] {
+    return [...this.subscriptionMap.values()];
+  }
+
+  // ------------------------------------------------------------------
+  // Life-cycle
+
+  /** The link state of every configured server. */
+  servers(): ServerStatus[] {
+    return this.links.map((l) => {
+      const status: ServerStatus = { address: l.address, state: l.state };
+      if (l.version !== undefined) status.version = l.version;
+      return status;
+    });
+  }
+
+  /**
+   * Resolves once every server holds exactly this context's current
+   * services and subscriptions (all links operational and idle). Waits
+   * indefinitely while a server is unreachable; rejects if the context is
+   * closed or detached first.
+   */
+  whenSynced(): Promise<void> {
+    if (this.state !== 'attached') return Promise.reject(new PafError(PafErrorCode.DETACHED));
+    if (this.isSynced()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push(() => (this.state === 'attached' ? resolve() : reject(new PafError(PafErrorCode.DETACHED))));
+    });
+  }
+
+  /**
+   * Orderly shutdown (client-library.md §7): every service is unpublished
+   * on every connected server (waiting at most 0.5 s + 1 ms per service),
+   * then all connections close. Subscriptions end without callbacks.
+   * Resolves when done; the context is unusable afterwards.
+   */
+  detach(): Promise<void> {
+    if (this.detached !== undefined) return this.detached;
+    if (this.state === 'closed') return Promise.resolve();
+    this.state = 'detaching';
+    this.trace('detaching');
+    for (const sub of this.subscriptionMap.values()) sub.active = false;
+    this.subscriptionMap.clear();
+    this.serviceMap.clear();
+    this.ttlCounts.clear();
+    this.lowest = undefined;
+    this.scheduler.cancel(this.rescanTask);
+    this.detached = Promise.all(this.links.map((link) => new Promise<void>((done) => link.detach(done)))).then(() => {
+      this.finish('detached');
+    });
+    return this.detached;
+  }
+
+  /**
+   * Drops everything at once: connections close, no unpublish is sent, so
+   * the services stay on the servers as orphans until their TTL runs out.
+   */
+  close(): void {
+    if (this.state === 'closed' || this.state === 'detached') return;
+    for (const link of this.links) link.close();
+    for (const sub of this.subscriptionMap.values()) sub.active = false;
+    this.subscriptionMap.clear();
+    this.serviceMap.clear();
+    this.finish('closed');
+  }
+
+  /** @internal Reads the domain file (if any) and starts the links; used by attach(). */
+  async start(servers: readonly (string | ServerEntry)[] | undefined): Promise<void> {
+    if (servers !== undefined) {
+      this.applyServers(servers.map((s) => (typeof s === 'string' ? { address: s } : s)));
+      return;
+    }
+    await this.rescan();
+    if (this.settings.rescan > 0) {
+      // Randomized once per context so that many clients do not rescan in step.
+      this.rescanPeriod = this.settings.rescan * (0.5 + this.random());
+      if (this.state === 'attached') this.scheduler.after(this.rescanTask, this.rescanPeriod);
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // Internals
+
+  private finish(state: 'detached' | 'closed'): void {
+    if (this.state === 'detached' || this.state === 'closed') return;
+    this.state = state;
+    this.scheduler.close();
+    this.links = [];
+    this.trace(state);
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private checkAttached(): void {
+    if (this.state !== 'attached') throw new PafError(PafErrorCode.DETACHED, `the context is ${this.state}`);
+  }
+
+  private ownService(id: bigint): Service {
+    const service = this.serviceMap.get(id);
+    if (service === undefined) throw new PafError(PafErrorCode.GENERIC, `no service ${id} in this context`);
+    return service;
+  }
+
+  private countTtl(ttl: number, delta: 1 | -1): void {
+    const n = (this.ttlCounts.get(ttl) ?? 0) + delta;
+    if (n > 0) this.ttlCounts.set(ttl, n);
+    else this.ttlCounts.delete(ttl);
+    if (delta > 0) {
+      if (this.lowest === undefined || ttl < this.lowest) this.lowest = ttl;
+    } else if (n <= 0 && ttl === this.lowest) {
+      // Few distinct TTLs exist in practice: a scan of them is cheap.
+      this.lowest = undefined;
+      for (const t of this.ttlCounts.keys()) if (this.lowest === undefined || t < this.lowest) this.lowest = t;
+    }
+  }
+
+  private ttlsChanged(): void {
+    for (const link of this.links) link.idleLimitChanged();
+  }
+
+  private isSynced(): boolean {
+    return this.links.every((l) => l.isSynced());
+  }
+
+  private checkSyncWaiters(): void {
+    if (this.syncWaiters.length === 0 || !this.isSynced()) return;
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Local orphan expiry and stale-record cleanup of one subscription. */
+  private mergerDeadline(sub: Subscription): void {
+    if (!sub.active) return;
+    sub.merger.advance(this.clock.wall());
+    this.scheduleMerger(sub);
+  }
+
+  /** Arms the subscription's task for the merger's next wall-clock deadline. */
+  private scheduleMerger(sub: Subscription): void {
+    const deadline = sub.merger.nextDeadline();
+    if (deadline === Infinity) {
+      this.scheduler.cancel(sub.task);
+      return;
+    }
+    this.scheduler.at(sub.task, this.clock.now() + (deadline - this.clock.wall()));
+  }
+
+  private async rescan(): Promise<void> {
+    if (this.domain === undefined || this.state !== 'attached') return;
+    let servers: ServerEntry[] | undefined;
+    try {
+      servers = await readDomainFile(this.settings.domainsDir, this.domain);
+    } catch (err) {
+      // A missing or broken file keeps the current servers (discrepancies.md C6).
+      this.trace(`domain file ${this.domain}: ${(err as Error).message}; keeping ${this.links.length} server(s)`);
+    }
+    if (this.state !== 'attached') return;
+    if (servers !== undefined) this.applyServers(servers);
+    if (this.rescanPeriod > 0) this.scheduler.after(this.rescanTask, this.rescanPeriod);
+  }
+
+  /** Tears down links whose entry vanished or changed, starts links for new entries (§3.3). */
+  private applyServers(servers: ServerEntry[]): void {
+    const current = this.links.map((l) => l.server);
+    const { removed, added } = diffServers(current, servers);
+    if (removed.length > 0) {
+      const gone = new Set(removed);
+      for (const link of this.links.filter((l) => gone.has(l.server))) {
+        this.trace(`server ${link.address} removed from the domain`);
+        link.close();
+        this.host.sourceLost(link);
+      }
+      this.links = this.links.filter((l) => !gone.has(l.server));
+    }
+    for (const entry of added) {
+      const link = new Link(entry, this.host, this.settings);
+      this.links.push(link);
+      link.start();
+    }
+    if (removed.length > 0 || added.length > 0) this.checkSyncWaiters();
+  }
+
+  private makeHost(): LinkHost {
+    const ctx = this;
+    return {
+      clientId: this.clientId,
+      scheduler: this.scheduler,
+      random: this.random,
+      service: (id) => ctx.serviceMap.get(id),
+      services: () => ctx.serviceMap.values(),
+      get serviceCount() { return ctx.serviceMap.size; },
+      subscription: (id) => ctx.subscriptionMap.get(id),
+      subscriptions: () => ctx.subscriptionMap.values(),
+      get subscriptionCount() { return ctx.subscriptionMap.size; },
+      lowestTtl: () => ctx.lowest,
+      match: (link, subscriptionId, match) => ctx.onMatch(link, subscriptionId, match),
+      sourceLost: (link) => {
+        const now = ctx.clock.wall();
+        for (const sub of ctx.subscriptionMap.values()) {
+          sub.merger.sourceLost(link.source, now);
+          ctx.scheduleMerger(sub);
+        }
+      },
+      stateChanged: (link, reason) => {
+        if (ctx.state !== 'attached') return;
+        if (reason === undefined) ctx.emit('connected', link.address, link.version ?? 0);
+        else ctx.emit('disconnected', link.address, reason);
+      },
+      progress: () => ctx.checkSyncWaiters(),
+      trace: (text) => ctx.trace(text),
+    };
+  }
+
+  private onMatch(link: Link, subscriptionId: bigint, m: MatchNotification): boolean {
+    const sub = this.subscriptionMap.get(subscriptionId);
+    if (sub === undefined) return true;
+    const now = this.clock.wall();
+    let ok: boolean;
+    if (m.matchType === 'disappeared') {
+      ok = sub.merger.disappeared(link.source, m.serviceId, now);
+    } else {
+      const args = [link.source, m.serviceId, m.generation!, m.props!, Number(m.ttl!), m.orphanSince, now] as const;
+      ok = m.matchType === 'appeared' ? sub.merger.appeared(...args) : sub.merger.modified(...args);
+    }
+    this.scheduleMerger(sub);
+    return ok;
+  }
+}
+
+function checkedProps(props: PropsInput): Props {
+  const normalized = normalizeProps(props);
+  const size = propsSizeEstimate(normalized);
+  if (size > MAX_PROPS_SIZE) throw new PafError(PafErrorCode.PROPS_TOO_LARGE, `size estimate ${size} exceeds ${MAX_PROPS_SIZE}`);
+  return normalized;
+}
+
+function checkTtl(ttl: number): number {
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) throw new RangeError(`invalid TTL ${String(ttl)}: must be a number >= 0`);
+  return normalizeTtl(ttl);
+}
+
+/** Client-side filter check with the server's own parser (discrepancies.md C8). */
+function checkFilter(filter: string): void {
+  try {
+    parseFilter(filter);
+  } catch (err) {
+    if (err instanceof FilterSyntaxError) throw new PafError(PafErrorCode.INVALID_FILTER_SYNTAX, err.message);
+    throw err;
+  }
+  if (filter.length > MAX_FILTER_LENGTH) {
+    throw new PafError(PafErrorCode.FILTER_TOO_LARGE, `${filter.length} characters, the limit is ${MAX_FILTER_LENGTH}`);
+  }
+}
+
+/**
+ * Escapes the filter-special characters of a key or value for embedding
+ * in filter text (filter.md §7): `( ) * \ & | = < >`.
+ */
+export function filterEscape(text: string): string {
+  return escapeFilterText(text);
+}
+
+/**
+ * Attaches to a Pathfinder domain. A string names a domain file in
+ * $PAF_DOMAINS (re-read every PAF_RESCAN seconds); `{servers}` lists the
+ * servers directly. Never fails because the file or the servers are
+ * missing: the context keeps retrying in the background.
+ *
+ * @example
+ * const ctx = await attach('mydomain');
+ * const svc = ctx.publish({ name: 'billing', port: 8080 }, { ttl: 10 });
+ * ctx.subscribe('(name=billing)', (e) => console.log(e.type, e.serviceId));
+ * await ctx.detach();
+ */
+export async function attach(target: AttachTarget, opts: AttachOptions = {}): Promise<Context> {
+  const ctx = new Context(typeof target === 'string' ? target : undefined, opts);
+  await ctx.start(typeof target === 'string' ? undefined : target.servers);
+  return ctx;
+}
