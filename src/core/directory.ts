@@ -279,9 +279,7 @@ export class Directory {
 
   /** Members after "match-type" for appeared/modified: the service's current state. */
   private stateBody(s: Service): string {
-    let body = `,"service-id":${s.id},"generation":${s.generation},"service-props":${s.propsJson},"ttl":${s.ttl},"client-id":${s.owner.id}`;
-    if (s.orphanSince !== undefined) body += `,"orphan-since":${s.orphanSince}`;
-    return body + '}';
+    return `,${this.serviceListing(s)}}`;
   }
 
   private announceAdded(s: Service): void {
@@ -329,7 +327,7 @@ export class Directory {
 
   // --------------------------------------------------------------- listings
 
-  /** Serialized notify members of a `services` listing entry (protocol.md §6.6), without envelope. */
+  /** A service's state as notify members (protocol.md §6.3, §6.6), without envelope or braces. */
   serviceListing(s: Service): string {
     let body = `"service-id":${s.id},"generation":${s.generation},"service-props":${s.propsJson},"ttl":${s.ttl},"client-id":${s.owner.id}`;
     if (s.orphanSince !== undefined) body += `,"orphan-since":${s.orphanSince}`;

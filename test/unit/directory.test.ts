@@ -14,6 +14,7 @@ import type { JsonObject } from '../../src/core/json';
 import { propsEqual } from '../../src/core/props';
 import type { Limits } from '../../src/core/limits';
 import { Liveness } from '../../src/core/liveness';
+import { prng } from '../helpers/prng';
 
 const USER = 'default';
 const OTHER_USER = 'ip:10.0.0.9';
@@ -850,17 +851,6 @@ test('§7.2: a row 7 takeover with a longer TTL leaves the previous connection w
 
 // ------------------------------------------------ randomized consistency
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('random operations: watchers\' views match the directory; accounting matches contents', () => {
   const rnd = prng(7);

@@ -5,20 +5,10 @@ import {
   type Filter,
 } from '../../src/core/filter';
 import { makeProps, type PropValue } from '../../src/core/props';
+import { prng } from '../helpers/prng';
 
 const r = String.raw;
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function parseError(text: string): FilterSyntaxError {
   try {

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TimerQueue } from '../../src/core/timer-queue';
 import type { Timed } from '../../src/core/timer-queue';
+import { prng } from '../helpers/prng';
 
 class Item implements Timed {
   due = Infinity;
@@ -198,17 +199,6 @@ test('the item handed out is no longer queued (heapIndex -1)', () => {
   for (const it of list) if (it !== first) assert.ok(it.heapIndex >= 0 && it.heapIndex < q.size);
 });
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('random schedules, cancels and pops agree with a sorted-array model', () => {
   for (const seed of [1, 2, 3, 4, 5]) {
