@@ -98,9 +98,11 @@ function scriptDir(): string {
 
 /**
  * Where the addon may be, in order: $PAF_NATIVE_ADDON; beside the bundle
- * (dist/native/<arch>/ for dist/pafd.js); ../dist/native/<arch>/ from the
- * script; then dist/native/<arch>/ in each directory above the script (so
- * bundled tests in dist/test/... find the build's copy).
+ * (dist/native/<arch>/ for dist/pafd.js); beside the executable
+ * (native/<arch>/ in the directory of process.execPath, where a single
+ * executable application ships it, see docs/PACKAGING.md); ../dist/native/<arch>/
+ * from the script; then dist/native/<arch>/ in each directory above the
+ * script (so bundled tests in dist/test/... find the build's copy).
  */
 export function addonCandidates(): string[] {
   const arch = process.arch;
@@ -109,6 +111,10 @@ export function addonCandidates(): string[] {
   const env = process.env.PAF_NATIVE_ADDON;
   if (env) out.push(env);
   out.push(join(dir, 'native', arch, ADDON_FILE));
+  // A single executable's __dirname is already its own directory in Node 20,
+  // but that is not documented; naming process.execPath keeps the shipped
+  // layout working whatever the embedder reports (a duplicate is dropped below).
+  out.push(join(dirname(process.execPath), 'native', arch, ADDON_FILE));
   out.push(join(dir, '..', 'dist', 'native', arch, ADDON_FILE));
   for (let up = dirname(dir); ; up = dirname(up)) {
     out.push(join(up, 'dist', 'native', arch, ADDON_FILE));

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Makes the install tarball of one board (or all):
+//
+//   node build/tarball.mjs --target <board>|all     -> dist/pafd-<board>-<arch>.tar.gz
+//
+// Its paths are those of the board's root file system (build/release.mjs
+// LAYOUT): the executable and its addon under /usr/lib/paf, a /usr/bin/pafd
+// link, targets/<board>.yaml as /etc/paf/pafd.yaml, targets/<board>.env as
+// /etc/paf/pafd.env, the systemd unit (MemoryMax of the board filled in)
+// and the init script. Entries are owned by root (0/0). The executable is
+// made by build/package.mjs first when dist/sea/<arch>/ lacks it.
+// SOURCE_DATE_EPOCH, when set, fixes every entry's time (reproducible tarballs).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { ARCHES, BOARDS, LAYOUT, parseChoice, root, seaDir, tarballPath } from './release.mjs';
+
+function die(message) {
+  console.error(`tarball: ${message}`);
+  process.exit(1);
+}
+
+function put(stage, rel, from, mode) {
+  const to = join(stage, rel);
+  mkdirSync(dirname(to), { recursive: true });
+  if (typeof from === 'string') copyFileSync(from, to); else writeFileSync(to, from.text);
+  chmodSync(to, mode);
+}
+
+function unitText(board) {
+  const b = BOARDS[board];
+  const text = readFileSync(join(root, 'build', 'packaging', 'pafd.service.in'), 'utf8')
+    .replaceAll('@BOARD@', board).replaceAll('@SUMMARY@', b.summary).replaceAll('@MEMORY_MAX@', b.memoryMax);
+  const left = /@[A-Z_]+@/.exec(text);
+  if (left) die(`pafd.service.in: no value for ${left[0]}`);
+  return text;
+}
+
+function makeTarball(board) {
+  const b = BOARDS[board];
+  const a = ARCHES[b.arch];
+  const exe = join(seaDir, b.arch, 'pafd');
+  const addon = join(seaDir, b.arch, 'native', a.nodeArch, 'paf_native.node');
+  if (!existsSync(exe) || !existsSync(addon)) {
+    const r = spawnSync(process.execPath, [join(root, 'build', 'package.mjs'), '--arch', b.arch], { stdio: 'inherit' });
+    if (r.status !== 0) die(`build/package.mjs --arch ${b.arch} failed`);
+  }
+  const config = join(root, 'targets', `${board}.yaml`);
+  const env = join(root, 'targets', `${board}.env`);
+  for (const f of [config, env]) if (!existsSync(f)) die(`${relative(root, f)} missing`);
+
+  const stage = mkdtempSync(join(tmpdir(), `pafd-tar-${board}-`));
+  try {
+    put(stage, LAYOUT.exe, exe, 0o755);
+    put(stage, LAYOUT.addon(a.nodeArch), addon, 0o755);
+    put(stage, LAYOUT.config, config, 0o644);
+    put(stage, LAYOUT.env, env, 0o644);
+    put(stage, LAYOUT.unit, { text: unitText(board) }, 0o644);
+    put(stage, LAYOUT.initScript, join(root, 'build', 'packaging', 'pafd.init'), 0o755);
+    mkdirSync(join(stage, dirname(LAYOUT.binLink)), { recursive: true });
+    symlinkSync(relative(dirname(LAYOUT.binLink), LAYOUT.exe), join(stage, LAYOUT.binLink));
+
+    const out = tarballPath(board);
+    const mtime = process.env.SOURCE_DATE_EPOCH ? `@${process.env.SOURCE_DATE_EPOCH}` : `@${Math.floor(Date.now() / 1000)}`;
+    const args = ['--create', '--file', out, '--use-compress-program', 'gzip -9n', '--directory', stage,
+      '--owner=0', '--group=0', '--numeric-owner', '--sort=name', `--mtime=${mtime}`, 'etc', 'usr'];
+    const r = spawnSync('tar', args, { stdio: 'inherit' });
+    if (r.status !== 0) die(`tar failed (exit ${r.status ?? r.signal})`);
+    console.log(`tarball: ${relative(root, out)} (${readFileSync(out).length} bytes)`);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+for (const board of parseChoice(process.argv.slice(2), '--target', Object.keys(BOARDS))) makeTarball(board);

@@ -1,0 +1,373 @@
+#!/usr/bin/env node
+// Proves the embedded delivery on every architecture (npm run test:targets):
+//
+//  1. build/package.mjs --arch all and build/tarball.mjs --target all;
+//  2. per board: the tarball's listing is exactly the expected entries
+//     (paths, modes, root ownership, the /usr/bin/pafd link), its config is
+//     targets/<board>.yaml, its unit carries the board's MemoryMax, its
+//     executable and addon are ELF files of the board's machine;
+//  3. per board: build/install.mjs into a temporary root, then the installed
+//     executable (under qemu-user-static -L <sysroot> for arm) starts with a
+//     test variant of the board's config (same resources, NODE_OPTIONS from
+//     the board's .env; sockets moved to tcp:127.0.0.1:<free port>, a unique
+//     ux: name and a uxf: path in the temporary root; console logging), and
+//     the python3 clients test/interop/raw_client.py (tcp) and
+//     seqpacket_client.py (ux and uxf) publish and subscribe through it;
+//     SIGTERM ends it with exit 0;
+//  4. x64: the init script starts, reports and stops the installed pafd
+//     (start-stop-daemon, pid file);
+//  5. systemd-analyze verify passes, with no complaint, on each shipped unit
+//     in a root made of this host's systemd units plus the installation.
+// Ends with a table of sizes and times and an "N passed, N failed" line.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parse, stringify } from 'yaml';
+import { ARCHES, BOARDS, LAYOUT, root, seaDir, tarballPath } from './release.mjs';
+
+/** ELF e_machine of each architecture's executables. */
+const ELF_MACHINE = { x64: 62, arm64: 183, armv7: 40 };
+/** Emulated start-up is slow (the JIT runs under qemu): generous limits. */
+const START_TIMEOUT_MS = 120_000;
+const CLIENT_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 60_000;
+const CONNECT_POLL_MS = 5;
+/** Idle RSS is read this long after "started", once start-up garbage has settled. */
+const IDLE_SETTLE_MS = 1000;
+const SYSTEMD_UNITS = '/usr/lib/systemd/system';
+/** V8's young generation is three semi-spaces; 16 MB each is Node 20's 64-bit default. */
+const YOUNG_GENERATION_SEMI_SPACES = 3;
+const DEFAULT_SEMI_SPACE_MB = 16;
+
+let passed = 0;
+let failed = 0;
+const t0 = Date.now();
+
+function check(ok, what, detail = '') {
+  if (ok) passed++; else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? `\n     ${detail.split('\n').join('\n     ')}` : ''}`);
+  return ok;
+}
+
+function runStep(what, cmd, args, opts = {}) {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { stdio: opts.capture ? 'pipe' : 'inherit', encoding: 'utf8', cwd: root, env: opts.env ?? process.env, timeout: opts.timeout });
+  const ms = Date.now() - started;
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  check(r.status === 0, `${what} (${(ms / 1000).toFixed(1)} s)`, out || (r.error?.message ?? `exit ${r.status ?? r.signal}`));
+  return { ok: r.status === 0, out, ms };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** Resolves with ms from `since` to the first accepted TCP connection. */
+function pollConnect(port, since, deadline) {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const c = connect({ host: '127.0.0.1', port });
+      c.once('connect', () => { c.destroy(); resolve(Date.now() - since); });
+      c.once('error', () => {
+        c.destroy();
+        if (Date.now() > deadline) reject(new Error(`no connection on port ${port}`));
+        else setTimeout(attempt, CONNECT_POLL_MS);
+      });
+    };
+    attempt();
+  });
+}
+
+function elfMachine(file) {
+  const fd = openSync(file, 'r');
+  const head = Buffer.alloc(20);
+  readSync(fd, head, 0, 20, 0);
+  closeSync(fd);
+  if (head.readUInt32BE(0) !== 0x7f454c46) return -1;
+  return head.readUInt16LE(18);
+}
+
+/** NODE_OPTIONS etc. from a board's .env (KEY="value" lines, # comments). */
+function readEnvFile(file) {
+  const env = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(?:"([^"]*)"|(\S*))\s*$/.exec(line);
+    if (m) env[m[1]] = m[2] ?? m[3];
+  }
+  return env;
+}
+
+function vmRss(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+const mb = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+
+// ---------------------------------------------------------------------
+// The tarball's listing.
+
+function expectedEntries(board) {
+  const a = ARCHES[BOARDS[board].arch];
+  const files = new Map([
+    [LAYOUT.exe, '-rwxr-xr-x'], [LAYOUT.addon(a.nodeArch), '-rwxr-xr-x'],
+    [LAYOUT.config, '-rw-r--r--'], [LAYOUT.env, '-rw-r--r--'],
+    [LAYOUT.unit, '-rw-r--r--'], [LAYOUT.initScript, '-rwxr-xr-x'],
+    [LAYOUT.binLink, 'lrwxrwxrwx'],
+  ]);
+  for (const f of [...files.keys()]) {
+    for (let d = f.slice(0, f.lastIndexOf('/')); d; d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '') files.set(`${d}/`, 'drwxr-xr-x');
+  }
+  return files;
+}
+
+function checkTarball(board) {
+  const tarball = tarballPath(board);
+  const r = spawnSync('tar', ['-tvzf', tarball], { encoding: 'utf8' });
+  if (!check(r.status === 0, `${board}: tar -tvzf ${relative(root, tarball)}`, r.stderr)) return;
+  console.log(r.stdout.trimEnd().split('\n').map((l) => `       ${l}`).join('\n'));
+  const got = new Map();
+  const owners = new Set();
+  let link = '';
+  for (const line of r.stdout.trim().split('\n')) {
+    const f = line.split(/\s+/);
+    got.set(f[5], f[0]);
+    owners.add(f[1]);
+    if (f[6] === '->') link = f[7];
+  }
+  const want = expectedEntries(board);
+  const diff = [...new Set([...want.keys(), ...got.keys()])].filter((p) => want.get(p) !== got.get(p))
+    .map((p) => `${p}: expected ${want.get(p) ?? 'nothing'}, got ${got.get(p) ?? 'nothing'}`);
+  check(diff.length === 0, `${board}: tarball has exactly the ${want.size} expected entries with their modes`, diff.join('\n'));
+  check(owners.size === 1 && owners.has('0/0'), `${board}: every entry owned by 0/0`, [...owners].join(' '));
+  check(link === '../lib/paf/pafd', `${board}: usr/bin/pafd -> ../lib/paf/pafd`, link);
+}
+
+function checkInstalled(board, prefix) {
+  const b = BOARDS[board];
+  const a = ARCHES[b.arch];
+  check(readFileSync(join(prefix, LAYOUT.config)).equals(readFileSync(join(root, 'targets', `${board}.yaml`))), `${board}: /etc/paf/pafd.yaml is targets/${board}.yaml`);
+  check(readFileSync(join(prefix, LAYOUT.env)).equals(readFileSync(join(root, 'targets', `${board}.env`))), `${board}: /etc/paf/pafd.env is targets/${board}.env`);
+  const unit = readFileSync(join(prefix, LAYOUT.unit), 'utf8');
+  check(unit.includes(`\nMemoryMax=${b.memoryMax}\n`) && unit.includes('\nType=notify\n'), `${board}: unit has Type=notify and MemoryMax=${b.memoryMax}`);
+  const opts = readEnvFile(join(prefix, LAYOUT.env)).NODE_OPTIONS ?? '';
+  const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(opts)?.[1] ?? NaN);
+  const semi = Number(/--max-semi-space-size=(\d+)/.exec(opts)?.[1] ?? DEFAULT_SEMI_SPACE_MB);
+  const heapMb = oldSpace + YOUNG_GENERATION_SEMI_SPACES * semi;
+  const limitMb = Number(/^(\d+)M$/.exec(b.memoryMax)?.[1] ?? NaN);
+  check(heapMb < limitMb, `${board}: V8 heap limit ${heapMb} MB (NODE_OPTIONS ${opts}) below MemoryMax=${b.memoryMax}`);
+  check(readFileSync(join(prefix, LAYOUT.exe)).equals(readFileSync(join(seaDir, b.arch, 'pafd'))), `${board}: installed executable is dist/sea/${b.arch}/pafd`);
+  const m1 = elfMachine(join(prefix, LAYOUT.exe));
+  const m2 = elfMachine(join(prefix, LAYOUT.addon(a.nodeArch)));
+  check(m1 === ELF_MACHINE[b.arch] && m2 === ELF_MACHINE[b.arch], `${board}: executable and addon are ELF for ${b.arch} (e_machine ${ELF_MACHINE[b.arch]})`, `got ${m1} and ${m2}`);
+}
+
+// ---------------------------------------------------------------------
+// Running the installed executable.
+
+function testConfig(board, port, uxName, uxfPath) {
+  const config = parse(readFileSync(join(root, 'targets', `${board}.yaml`), 'utf8'));
+  const domain = config.domains[0];
+  config.domains = [{ ...domain, sockets: [`tcp:127.0.0.1:${port}`, `ux:${uxName}`, `uxf:${uxfPath}`] }];
+  config.log = { console: true, syslog: false, filter: 'info' };
+  return stringify(config);
+}
+
+function startPafd(argv, env) {
+  const proc = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const log = [];
+  let partial = '';
+  const watchers = [];
+  proc.stderr.on('data', (d) => {
+    partial += d;
+    let nl;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      log.push(line);
+      for (const w of watchers) if (w.re.test(line)) w.resolve(line);
+    }
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
+  const waitLog = (re, ms) => new Promise((resolve, reject) => {
+    const hit = log.find((l) => re.test(l));
+    if (hit) { resolve(hit); return; }
+    const timer = setTimeout(() => reject(new Error(`no log line ${re} within ${ms} ms`)), ms);
+    watchers.push({ re, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+    exited.then((code) => reject(new Error(`pafd exited (${code})`)));
+  });
+  return { proc, log, exited, waitLog };
+}
+
+function pyClient(script, address) {
+  return new Promise((resolve) => {
+    const c = spawn('python3', [join(root, 'test', 'interop', script), address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => c.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
+    c.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
+  });
+}
+
+async function runBoard(board, prefix, figures) {
+  const b = BOARDS[board];
+  const a = ARCHES[b.arch];
+  const port = await freePort();
+  const uxName = `paf-target-test-${b.arch}-${process.pid}`;
+  const uxfPath = join(prefix, 'run', 'paf', 'pafd.socket');
+  mkdirSync(join(prefix, 'run', 'paf'), { recursive: true });
+  const configFile = join(prefix, 'etc', 'paf', 'pafd-test.yaml');
+  writeFileSync(configFile, testConfig(board, port, uxName, uxfPath));
+  const env = { ...process.env, ...readEnvFile(join(prefix, LAYOUT.env)) };
+  delete env.PAF_NATIVE_ADDON;   // the addon must be found beside the executable
+  const exe = join(prefix, LAYOUT.exe);
+  const argv = [...(a.qemu ? [a.qemu, '-L', a.sysroot] : []), exe, '-f', configFile];
+  console.log(`$ NODE_OPTIONS="${env.NODE_OPTIONS}" ${argv.map((x) => (x.startsWith(prefix) ? x.replace(prefix, '<prefix>') : x)).join(' ')}`);
+
+  const since = Date.now();
+  const pafd = startPafd(argv, env);
+  try {
+    const startMs = await pollConnect(port, since, since + START_TIMEOUT_MS);
+    figures.startMs[b.arch] = startMs;
+    check(true, `${board}: first tcp connection accepted ${startMs} ms after exec${a.qemu ? ' (under qemu)' : ''}`);
+    await pafd.waitLog(/pafd \S+ started/, START_TIMEOUT_MS);
+    check(pafd.log.some((l) => l.includes(`listening on ux:${uxName}`)) && pafd.log.some((l) => l.includes(`listening on uxf:${uxfPath}`)),
+      `${board}: listening on tcp, ux and uxf (addon found beside the executable)`, pafd.log.join('\n'));
+    if (!a.qemu) {
+      await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+      figures.idleRss = vmRss(pafd.proc.pid);
+    }
+    for (const [script, addr] of [['raw_client.py', `tcp:127.0.0.1:${port}`], ['seqpacket_client.py', `ux:${uxName}`], ['seqpacket_client.py', `uxf:${uxfPath}`]]) {
+      const r = await pyClient(script, addr);
+      check(r.code === 0 && /all checks passed/.test(r.out), `${board}: ${script} ${addr.replace(prefix, '<prefix>')} publishes and subscribes`, r.out);
+    }
+    if (!a.qemu) figures.busyRss = vmRss(pafd.proc.pid);
+  } catch (err) {
+    check(false, `${board}: pafd serves`, `${err.message}\n${pafd.log.join('\n')}`);
+  } finally {
+    pafd.proc.kill('SIGTERM');
+    const timer = setTimeout(() => pafd.proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await pafd.exited;
+    clearTimeout(timer);
+    check(code === 0, `${board}: SIGTERM -> exit 0`, `exit ${code}\n${pafd.log.slice(-5).join('\n')}`);
+  }
+}
+
+/** The init script on an x64 installation: start, status, a client, stop, status. */
+async function runInitScript(board, prefix) {
+  const port = await freePort();
+  const uxName = `paf-init-test-${process.pid}`;
+  writeFileSync(join(prefix, LAYOUT.config), testConfig(board, port, uxName, join(prefix, 'run', 'paf', 'pafd.socket')));
+  const script = join(prefix, LAYOUT.initScript);
+  const env = { ...process.env, PAFD_ROOT: prefix };
+  const sh = (cmd) => spawnSync('sh', [script, cmd], { env, encoding: 'utf8' });
+  const start = sh('start');
+  check(start.status === 0, `${board}: /etc/init.d/pafd start`, start.stdout + start.stderr);
+  try {
+    const since = Date.now();
+    await pollConnect(port, since, since + START_TIMEOUT_MS);
+    const status = sh('status');
+    check(status.status === 0 && /is running \(pid \d+\)/.test(status.stdout), `${board}: /etc/init.d/pafd status -> running`, status.stdout + status.stderr);
+    const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
+    check(r.code === 0, `${board}: client through the init-script-started pafd`, r.out);
+  } catch (err) {
+    check(false, `${board}: init-script-started pafd accepts`, err.message);
+  } finally {
+    const stop = sh('stop');
+    check(stop.status === 0 && /OK/.test(stop.stdout), `${board}: /etc/init.d/pafd stop`, stop.stdout + stop.stderr);
+    const after = sh('status');
+    check(after.status === 3, `${board}: /etc/init.d/pafd status -> not running (exit 3)`, `exit ${after.status}: ${after.stdout}`);
+  }
+}
+
+/** systemd-analyze verify in a root holding this host's units and the installation. */
+function verifyUnit(board) {
+  const have = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!check(have && existsSync(SYSTEMD_UNITS), `${board}: systemd-analyze available`, 'install the Debian package systemd')) return;
+  const vroot = mkdtempSync(join(tmpdir(), `pafd-verify-${board}-`));
+  try {
+    mkdirSync(join(vroot, 'usr', 'lib', 'systemd'), { recursive: true });
+    mkdirSync(join(vroot, 'usr', 'bin'), { recursive: true });
+    symlinkSync('usr/lib', join(vroot, 'lib'));
+    symlinkSync('usr/bin', join(vroot, 'bin'));
+    cpSync(SYSTEMD_UNITS, join(vroot, 'usr', 'lib', 'systemd', 'system'), { recursive: true, verbatimSymlinks: true });
+    cpSync('/usr/bin/kill', join(vroot, 'usr', 'bin', 'kill'));   // ExecReload's command
+    const inst = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', vroot], { encoding: 'utf8' });
+    if (!check(inst.status === 0, `${board}: install into the verify root`, inst.stdout + inst.stderr)) return;
+    const r = spawnSync('systemd-analyze', ['verify', `--root=${vroot}`, 'pafd.service'], { encoding: 'utf8' });
+    const said = `${r.stdout}${r.stderr}`.trim();
+    check(r.status === 0 && said === '', `${board}: systemd-analyze verify --root=<root> pafd.service: exit ${r.status}, ${said === '' ? 'no complaint' : 'complaints'}`, said);
+  } finally {
+    rmSync(vroot, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------
+
+const figures = { startMs: {}, idleRss: NaN, busyRss: NaN };
+const build1 = runStep('node build/package.mjs --arch all', process.execPath, [join(root, 'build', 'package.mjs'), '--arch', 'all']);
+const build2 = build1.ok && runStep('node build/tarball.mjs --target all', process.execPath, [join(root, 'build', 'tarball.mjs'), '--target', 'all']);
+const buildMs = Date.now() - t0;
+
+if (build1.ok && build2.ok) {
+  for (const board of Object.keys(BOARDS)) {
+    console.log(`\n== ${board} (${BOARDS[board].arch})`);
+    checkTarball(board);
+    const prefix = mkdtempSync(join(tmpdir(), `pafd-root-${board}-`));
+    try {
+      const inst = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', prefix, '--enable', 'systemd'], { encoding: 'utf8' });
+      if (check(inst.status === 0, `${board}: node build/install.mjs --target ${board} --prefix <tmp> --enable systemd`, inst.stdout + inst.stderr)) {
+        checkInstalled(board, prefix);
+        await runBoard(board, prefix, figures);
+        if (BOARDS[board].arch === 'x64') await runInitScript(board, prefix);
+      }
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
+    verifyUnit(board);
+  }
+}
+
+// ---------------------------------------------------------------------
+// The table.
+
+const rows = [];
+const bundle = join(seaDir, 'pafd.js');
+if (existsSync(bundle)) {
+  const raw = readFileSync(bundle);
+  rows.push(['release bundle dist/sea/pafd.js (minified)', kb(raw.length), kb(gzipSync(raw, { level: 9 }).length)]);
+  if (existsSync(`${bundle}.map`)) rows.push(['its source map (kept in dist/sea, not shipped)', kb(statSync(`${bundle}.map`).size), '']);
+}
+for (const [name, a] of Object.entries(ARCHES)) {
+  const exe = join(seaDir, name, 'pafd');
+  if (!existsSync(exe)) continue;
+  const raw = readFileSync(exe);
+  rows.push([`executable ${name} (node ${a.version}, stripped)`, mb(raw.length), mb(gzipSync(raw, { level: 9 }).length)]);
+}
+for (const board of Object.keys(BOARDS)) {
+  const t = tarballPath(board);
+  if (existsSync(t)) rows.push([`tarball ${relative(join(root, 'dist'), t)}`, '', mb(statSync(t).size)]);
+}
+rows.push(['idle RSS of the x64 executable (board x86_64-host flags)', mb(figures.idleRss), '']);
+rows.push(['RSS of the x64 executable after the three clients', mb(figures.busyRss), '']);
+for (const [arch, ms] of Object.entries(figures.startMs)) {
+  rows.push([`start-up to first accepted connection, ${arch}${ARCHES[arch].qemu ? ' (qemu-user)' : ''}`, `${ms} ms`, '']);
+}
+rows.push(['build (package + tarball)', `${(buildMs / 1000).toFixed(1)} s`, '']);
+rows.push(['whole test:targets run', `${((Date.now() - t0) / 1000).toFixed(1)} s`, '']);
+const w0 = Math.max(...rows.map((r) => r[0].length), 4);
+const w1 = Math.max(...rows.map((r) => r[1].length), 3);
+console.log(`\n| ${'what'.padEnd(w0)} | ${'raw'.padStart(w1)} | gzip -9 |`);
+console.log(`|${'-'.repeat(w0 + 2)}|${'-'.repeat(w1 + 2)}|---------|`);
+for (const r of rows) console.log(`| ${r[0].padEnd(w0)} | ${r[1].padStart(w1)} | ${r[2].padStart(7)} |`);
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
