@@ -3,12 +3,18 @@
 import { systemClock } from '../core/clock';
 import { ConfigError } from '../config/config';
 import { PAFD_USAGE, UsageError, parsePafdArgs } from '../config/options';
-import { Logger, consoleSink } from '../log/logger';
+import { Logger } from '../log/logger';
+import { LogOutputs } from '../log/outputs';
+import { checkConfigFile } from '../server/check-config';
 import { runHook } from '../server/hook';
+import { reloadServer } from '../server/reload';
 import { PROTOCOL_VERSIONS, PathfinderServer, SERVER_VERSION } from '../server/server';
+import { SystemdNotifier } from '../server/systemd';
 
 /** How long a fatal error may spend closing sockets before the process exits anyway. */
 const FATAL_EXIT_GRACE_MS = 1000;
+/** SIGTERM must end the process within a second (issue 5); closing normally takes milliseconds. */
+const SHUTDOWN_DEADLINE_MS = 900;
 
 /** Ends the process with one clear line (cli-and-config.md §1.4: startup errors exit 1). */
 function die(message: string): never {
@@ -16,44 +22,73 @@ function die(message: string): never {
   process.exit(1);
 }
 
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
   let command;
   try {
-    command = parsePafdArgs(process.argv.slice(2));
+    command = parsePafdArgs(argv);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) die(err.message);
     throw err;
   }
-  if (command.action === 'help') { process.stdout.write(PAFD_USAGE); return; }
+  if (command.action === 'help') { process.stdout.write(`${PAFD_USAGE}\n`); return; }
   if (command.action === 'version') {
     process.stdout.write(`${SERVER_VERSION}\n${PROTOCOL_VERSIONS.join(' ')}\n`);
     return;
   }
-  const { config } = command;
+  if (command.action === 'check-config') {
+    try {
+      checkConfigFile(command.file);
+    } catch (err) {
+      if (err instanceof ConfigError) die(err.message);
+      throw err;
+    }
+    process.stdout.write(`pafd: configuration ${command.file} is valid\n`);
+    return;
+  }
+
+  const { config, configFile } = command;
   const log = new Logger(config.log.level);
-  let toConsole = config.log.console;
-  if (config.log.syslog && !toConsole) toConsole = true;
-  if (toConsole) log.addSink(consoleSink());
-  if (config.log.syslog) log.warning(`syslog (${config.log.syslogSocket}) is not available in this build; logging to the console instead`);
-  if (config.log.file) log.warning(`file logging (${config.log.file}) is not available in this build; logging to the console instead`);
+  const outputs = new LogOutputs(log);
+  try {
+    outputs.apply(config.log);
+  } catch (err) {
+    die(messageOf(err));
+  }
+  const systemd = SystemdNotifier.fromEnvironment(process.env, log);
+
+  // Signal handlers go in before anything is announced: until Node has a
+  // listener, the kernel's default action kills the process outright. A
+  // stop asked for during start-up is carried out once start-up is done.
+  let stopping = false;
+  let pendingStop: string | undefined;
+  let shutdown = (signal: string): void => { pendingStop ??= signal; };
+  let reload = (): void => { log.info('SIGHUP received while starting; ignored'); };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP reloads (the original exits instead).
+  process.on('SIGHUP', () => reload());
 
   const server = new PathfinderServer(config, systemClock, log);
   try {
     await server.start();
   } catch (err) {
-    log.error(`cannot start: ${(err as Error).message}`);
-    die(`cannot start: ${(err as Error).message}`);
+    log.error(`cannot start: ${messageOf(err)}`);
+    die(`cannot start: ${messageOf(err)}`);
   }
   if (command.hook !== undefined) {
     try {
       await runHook(command.hook, server.domains);
     } catch (err) {
-      log.error(`hook ${command.hook} failed: ${(err as Error).message}`);
+      log.error(`hook ${command.hook} failed: ${messageOf(err)}`);
       await server.stop();
-      die(`hook ${command.hook} failed: ${(err as Error).message}`);
+      die(`hook ${command.hook} failed: ${messageOf(err)}`);
     }
   }
-  log.info(`pafd ${SERVER_VERSION} started: ${server.domains.length} domain(s), protocol versions ${PROTOCOL_VERSIONS.join(' ')}`);
 
   // A failure outside any one connection's handling is a bug of ours: log
   // it, close what we can and exit 1 (cli-and-config.md §1.4).
@@ -62,18 +97,53 @@ async function main(): Promise<void> {
     if (failing) return;
     failing = true;
     log.critical(`internal error: ${err.stack ?? err}`);
+    systemd?.stopping();
     setTimeout(() => process.exit(1), FATAL_EXIT_GRACE_MS).unref();
     server.stop().finally(() => process.exit(1));
   });
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
+  shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    systemd?.stopping();
     log.info(`${signal} received; shutting down`);
-    server.stop().then(() => process.exit(0), () => process.exit(0));
+    setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+    server.stop().finally(() => {
+      outputs.close();
+      process.exit(0);
+    });
   };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(sig));
+
+  // The same command line is parsed again, so options keep overriding the re-read file.
+  reload = () => {
+    if (stopping) return;
+    if (configFile === undefined) {
+      outputs.reopen();
+      log.info('SIGHUP received; no configuration file (-f) to re-read; log file reopened');
+      return;
+    }
+    systemd?.reloading();
+    let status: string;
+    try {
+      const next = parsePafdArgs(argv);
+      if (next.action !== 'run') throw new Error(`unexpected ${next.action} command`);
+      const report = reloadServer(server, next.config, outputs);
+      log.info(`SIGHUP received; configuration ${configFile} reloaded: ${report.changes.length > 0 ? report.changes.join('; ') : 'no changes'}`);
+      if (report.notApplied.length > 0) {
+        log.warning(`configuration ${configFile}: changes not applied (they need a restart): ${report.notApplied.join('; ')}`);
+      }
+      status = `${serving}; configuration reloaded`;
+    } catch (err) {
+      log.error(`SIGHUP received; keeping the running configuration: ${messageOf(err)}`);
+      status = `${serving}; last reload failed: ${messageOf(err)}`;
+    }
+    systemd?.reloaded(status);
+  };
+
+  const serving = `serving ${server.domains.length} domain(s) on ${server.domains.flatMap((d) => d.listeners.map((l) => l.address)).join(' ')}`;
+  if (pendingStop !== undefined) { shutdown(pendingStop); return; }
+  log.info(`pafd ${SERVER_VERSION} started: ${server.domains.length} domain(s), protocol versions ${PROTOCOL_VERSIONS.join(' ')}`);
+  systemd?.ready(serving);
 }
 
 main().catch((err) => die(`internal error: ${(err as Error).stack ?? err}`));

@@ -36,7 +36,20 @@ export interface LogConfig {
   facility: string;
   level: LogLevel;
 }
-export interface ServerConfig { domains: DomainConfig[]; resources: ResourceConfig; log: LogConfig }
+/** The Prometheus endpoint (absent: no metrics, and no cost). */
+export interface MetricsConfig {
+  /** As written in the file, for messages. */
+  address: string;
+  /** Bind host: an IPv4 literal, an IPv6 literal without brackets, or a DNS name. */
+  host: string;
+  port: number;
+}
+export interface ServerConfig {
+  domains: DomainConfig[];
+  resources: ResourceConfig;
+  log: LogConfig;
+  metrics?: MetricsConfig;
+}
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
 
@@ -69,6 +82,8 @@ const TLS_KEYS = ['cert', 'key', 'tc', 'crl'] as const;
 const SOCKET_KEYS = ['addr', 'tls'];
 const PROTOCOL_VERSION_KEYS = ['min', 'max'];
 const IDLE_KEYS = ['min', 'max'];
+const METRICS_KEYS = ['address'];
+const MAX_PORT = 65535;
 
 /** Prefix shared by every configuration error (cli-and-config.md §2.2). */
 const ERROR_PREFIX = 'error reading configuration';
@@ -338,6 +353,31 @@ function readLog(v: unknown, log: LogConfig): void {
   log.level = oneOf(stringAt(get(m, 'filter'), 'log.filter'), 'log.filter', LOG_LEVELS, 'log level') ?? log.level;
 }
 
+/**
+ * `host:port` or `[ipv6]:port`; port 0 takes any free port (tests). The
+ * host is not resolved here: a name that does not resolve fails the bind.
+ */
+export function parseMetricsAddress(text: string): MetricsConfig | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):([0-9]{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  if (port > MAX_PORT) return undefined;
+  return { address: text, host: m[1] ?? m[2]!, port };
+}
+
+function readMetrics(v: unknown): MetricsConfig | undefined {
+  const m = mapAt(v, 'metrics');
+  if (m === undefined) return undefined;
+  rejectUnknownKeys(m, 'metrics', METRICS_KEYS);
+  const address = stringAt(get(m, 'address'), 'metrics.address');
+  if (address === undefined) throw new SchemaError('metrics.address', 'required parameter missing');
+  const parsed = parseMetricsAddress(address);
+  if (parsed === undefined) {
+    throw new SchemaError('metrics.address', `invalid address ${JSON.stringify(address)} (expected <host>:<port> or [<ipv6>]:<port>, port 0-${MAX_PORT})`);
+  }
+  return parsed;
+}
+
 function readRoot(root: unknown): ServerConfig {
   const config = defaultConfig();
   if (root === null || root === undefined) return config;      // an empty file
@@ -347,6 +387,8 @@ function readRoot(root: unknown): ServerConfig {
   if (domains !== undefined) config.domains = domains.map((d, i) => readDomain(d, `domains[${i}]`));
   readResources(get(root, 'resources'), config.resources);
   readLog(get(root, 'log'), config.log);
+  const metrics = readMetrics(get(root, 'metrics'));
+  if (metrics !== undefined) config.metrics = metrics;
   return config;
 }
 

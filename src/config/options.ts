@@ -25,6 +25,7 @@ export class UsageError extends Error {
 
 export type PafdCommand =
   | { action: 'run'; config: ServerConfig; hook?: string; configFile?: string }
+  | { action: 'check-config'; file: string }
   | { action: 'version' }
   | { action: 'help' };
 
@@ -55,12 +56,18 @@ Options:
                           <export> (default: run) with one entry per
                           domain: {name, addresses}.
   -v                      Print the server and protocol versions and exit.
-  -h                      Print this text and exit.`;
+  -h                      Print this text and exit.
+  --check-config <file>   Check the configuration <file> as pafd would
+                          load it (TLS files included), print one line and
+                          exit: 0 if it is valid, 1 if not.
+Signals: SIGHUP re-reads the -f file and applies what can change while
+running (without -f it reopens the log file); SIGTERM or SIGINT stop pafd.`;
 
 /** Options taking an argument; the others are flags. */
 const WITH_ARGUMENT: ReadonlySet<string> = new Set(['m', 'o', 'b', 'x', 'u', 'y', 'l', 'c', 'f', 'r']);
 const FLAGS: ReadonlySet<string> = new Set(['s', 'n', 'v', 'h']);
 const END_OF_OPTIONS = '--';
+const CHECK_CONFIG = '--check-config';
 const DOMAIN_SEPARATOR = '+';
 
 interface Option { letter: string; arg: string }
@@ -73,6 +80,7 @@ function scan(argv: readonly string[]): { options: Option[]; positionals: string
     const word = argv[i]!;
     if (word === END_OF_OPTIONS) { positionals.push(...argv.slice(i + 1)); break; }
     if (word.length < 2 || !word.startsWith('-')) { positionals.push(word); continue; }
+    if (word.startsWith('--')) throw new UsageError(`option ${word.split('=')[0]} not recognized`);
     for (let j = 1; j < word.length; j++) {
       const letter = word[j]!;
       if (FLAGS.has(letter)) { options.push({ letter, arg: '' }); continue; }
@@ -117,8 +125,25 @@ function domainGroup(arg: string): string[] {
   return addrs;
 }
 
+/**
+ * `--check-config <file>` (or `--check-config=<file>`) stands alone: it
+ * checks a file, it does not start a server with extra options.
+ */
+function checkConfigCommand(argv: readonly string[]): PafdCommand | undefined {
+  const at = argv.findIndex((w) => w === CHECK_CONFIG || w.startsWith(`${CHECK_CONFIG}=`));
+  if (at < 0) return undefined;
+  const word = argv[at]!;
+  const inline = word.length > CHECK_CONFIG.length;
+  const file = inline ? word.slice(CHECK_CONFIG.length + 1) : argv[at + 1];
+  if (file === undefined || file === '') throw new UsageError(`option ${CHECK_CONFIG} requires a file argument`);
+  if (argv.length !== (inline ? 1 : 2)) throw new UsageError(`option ${CHECK_CONFIG} takes a file and no other arguments`);
+  return { action: 'check-config', file };
+}
+
 /** Parses pafd's arguments (without node and script); throws UsageError or ConfigError. */
 export function parsePafdArgs(argv: string[]): PafdCommand {
+  const check = checkConfigCommand(argv);
+  if (check !== undefined) return check;
   const { options, positionals } = scan(argv);
 
   let configFile: string | undefined;

@@ -4,14 +4,27 @@
 import type { Service } from './service';
 import type { Session } from './session';
 
+/**
+ * The services a client owns, without a set: a service names its owner
+ * (Service.owner), so ownership is a field and a count. One set entry per
+ * service was tens of bytes on every service of the directory.
+ */
+export class OwnedServices {
+  /** Maintained by the directory with Service.owner, in the same step. */
+  count = 0;
+  constructor(private readonly client: ClientRecord) {}
+  get size(): number { return this.count; }
+  has(service: Service): boolean { return service.owner === this.client; }
+}
+
 export class ClientRecord {
   /** The live connection, if any. */
   session: Session | undefined = undefined;
   /** Services this client owns (bound to a connection or orphaned). */
-  readonly services = new Set<Service>();
+  readonly services = new OwnedServices(this);
 
   constructor(readonly id: bigint, readonly user: string) {}
 
   /** A record with neither a connection nor services is forgotten (B8). */
-  get disposable(): boolean { return this.session === undefined && this.services.size === 0; }
+  get disposable(): boolean { return this.session === undefined && this.services.count === 0; }
 }

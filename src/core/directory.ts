@@ -11,7 +11,7 @@ import type { Props } from './props';
 import { propsEqual } from './props';
 import { ClientRecord } from './client';
 import { ResourceLimits } from './limits';
-import { Service } from './service';
+import { OrphanTimer, Service } from './service';
 import type { Session } from './session';
 import { Subscription } from './subscription';
 import { SubscriptionIndex } from './subscription-index';
@@ -42,7 +42,7 @@ export class Directory {
   readonly services = new Map<bigint, Service>();
   readonly clients = new Map<bigint, ClientRecord>();
   readonly subscriptions = new Map<bigint, Subscription>();
-  readonly orphans = new TimerQueue<Service>();
+  readonly orphans = new TimerQueue<OrphanTimer>();
   readonly stats: DirectoryStats = { notifications: 0, expired: 0 };
   private readonly index = new SubscriptionIndex<Subscription>();
   private orphanCount = 0;
@@ -85,9 +85,10 @@ export class Directory {
     const now = this.clock.now();
     for (const service of session.services) {
       service.boundTo = undefined;
-      service.orphanSince = since;
+      const orphan = new OrphanTimer(service, since);
+      service.orphan = orphan;
       this.orphanCount++;
-      this.orphans.schedule(service, now + Number(service.ttl));
+      this.orphans.schedule(orphan, now + Number(service.ttl));
       this.announceModified(service, service.props);
     }
     session.services.clear();
@@ -112,7 +113,7 @@ export class Directory {
       if (!this.limits.tryAllocate('services', session.user)) return 'insufficient-resources';
       const service = new Service(id, generation, props, ttl, client, session.user);
       this.services.set(id, service);
-      client.services.add(service);
+      client.services.count++;
       service.boundTo = session;
       session.bind(service);
       this.announceAdded(service);
@@ -175,8 +176,8 @@ export class Directory {
   expireOrphans(): number {
     const now = this.clock.now();
     let n = 0;
-    for (let s = this.orphans.popDue(now); s; s = this.orphans.popDue(now)) {
-      this.remove(s);
+    for (let t = this.orphans.popDue(now); t; t = this.orphans.popDue(now)) {
+      this.remove(t.service);
       n++;
     }
     this.stats.expired += n;
@@ -187,15 +188,15 @@ export class Directory {
   private rebind(s: Service, client: ClientRecord, session: Session): void {
     if (s.owner !== client) {
       const previous = s.owner;
-      previous.services.delete(s);
+      previous.services.count--;
       if (previous.disposable) this.clients.delete(previous.id);
       s.owner = client;
-      client.services.add(s);
+      client.services.count++;
     }
-    if (s.isOrphan) {
-      s.orphanSince = undefined;
+    if (s.orphan) {
       this.orphanCount--;
-      this.orphans.cancel(s);
+      this.orphans.cancel(s.orphan);
+      s.orphan = undefined;
     }
     if (s.boundTo !== session) {
       s.boundTo?.unbind(s);
@@ -206,14 +207,15 @@ export class Directory {
 
   private remove(s: Service): void {
     this.services.delete(s.id);
-    if (s.isOrphan) {
+    if (s.orphan) {
       this.orphanCount--;
-      this.orphans.cancel(s);
+      this.orphans.cancel(s.orphan);
+      s.orphan = undefined;
     }
     s.boundTo?.unbind(s);
     s.boundTo = undefined;
     const owner = s.owner;
-    owner.services.delete(s);
+    owner.services.count--;
     if (owner.disposable) this.clients.delete(owner.id);
     this.limits.release('services', s.user);
     this.announceRemoved(s);

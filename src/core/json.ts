@@ -26,6 +26,13 @@ export class JsonError extends Error {
 const DEFAULT_MAX_DEPTH = 32;
 /** Integers with at most this many digits are exact as doubles (2^53 ≈ 9.007e15). */
 const SAFE_DIGITS = 15;
+/**
+ * Integers below this come from a shared table instead of a new bigint:
+ * transaction ids, generations and TTLs are mostly small, and a service
+ * record keeps its generation and TTL for its whole life.
+ */
+const SMALL_INTEGERS = 1024;
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: SMALL_INTEGERS }, (_, i) => BigInt(i));
 
 const TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20;
 const QUOTE = 0x22, PLUS = 0x2b, COMMA = 0x2c, MINUS = 0x2d, DOT = 0x2e, SLASH = 0x2f;
@@ -314,7 +321,10 @@ class Parser {
     }
     this.pos = i;
     if (!integral) return Number(t.slice(start, i));
-    if (integerDigits <= SAFE_DIGITS) return BigInt(negative ? -magnitude : magnitude);
+    if (integerDigits <= SAFE_DIGITS) {
+      if (magnitude < SMALL_INTEGERS && !negative) return SMALL_BIGINTS[magnitude]!;
+      return BigInt(negative ? -magnitude : magnitude);
+    }
     return BigInt(t.slice(start, i));
   }
 

@@ -1,4 +1,9 @@
 // A published service as the directory stores it (semantics.md §1).
+//
+// Kept small: a directory holds up to 100,000 of these. Orphan state
+// (a deadline in the expiry queue and the orphan-since time) lives in a
+// separate OrphanTimer that exists only while the service is an orphan,
+// and the serialized props are built on first use and kept flat.
 
 import type { Props } from './props';
 import type { Timed } from './timer-queue';
@@ -6,18 +11,26 @@ import type { Session } from './session';
 import type { ClientRecord } from './client';
 import { encodeProps } from '../protocol/encode';
 
-export class Service implements Timed {
-  /** Serialized props, cached: built once per change, shared by every notification and listing. */
-  private propsJsonCache: string | undefined = undefined;
-  /** Wall-clock time the service became an orphan; undefined = not an orphan. */
-  orphanSince: number | undefined = undefined;
-  /** The connection it is bound to; undefined while an orphan. */
-  boundTo: Session | undefined = undefined;
-
-  // Timed: orphan expiry deadline.
+/** An orphaned service's place in the directory's expiry queue. */
+export class OrphanTimer implements Timed {
   due = Infinity;
   heapKey = Infinity;
   heapIndex = -1;
+
+  constructor(
+    readonly service: Service,
+    /** Wall-clock time the service became an orphan. */
+    readonly since: number,
+  ) {}
+}
+
+export class Service {
+  /** Serialized props, cached: built once per change, shared by every notification and listing. */
+  private propsJsonCache: string | undefined = undefined;
+  /** Present while the service is an orphan. */
+  orphan: OrphanTimer | undefined = undefined;
+  /** The connection it is bound to; undefined while an orphan. */
+  boundTo: Session | undefined = undefined;
 
   constructor(
     readonly id: bigint,
@@ -38,5 +51,8 @@ export class Service implements Timed {
     return this.propsJsonCache ??= encodeProps(this.propsValue);
   }
 
-  get isOrphan(): boolean { return this.orphanSince !== undefined; }
+  /** Wall-clock time the service became an orphan; undefined = not an orphan. */
+  get orphanSince(): number | undefined { return this.orphan?.since; }
+
+  get isOrphan(): boolean { return this.orphan !== undefined; }
 }

@@ -1,6 +1,8 @@
-// Leveled logging with pluggable destinations. The console sink writes
-// "<LEVEL>:pafd:<message>" lines to stderr; file and syslog sinks plug in
-// beside it. Formatting is skipped entirely for records below the level.
+// Leveled logging with pluggable destinations (cli-and-config.md §1.5).
+// The console sink writes "<LEVEL>:pafd:<message>" lines to stderr; the
+// file and syslog sinks (file.ts, syslog.ts) plug in beside it, and
+// outputs.ts decides which ones a configuration asks for. Formatting is
+// skipped entirely for records below the level.
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
@@ -10,20 +12,24 @@ export type LogSink = (level: LogLevel, message: string) => void;
 
 export class Logger {
   private threshold: number;
-  private readonly sinks: LogSink[] = [];
+  private sinks: readonly LogSink[] = [];
 
   constructor(level: LogLevel = 'info') {
     this.threshold = SEVERITY[level];
   }
 
   setLevel(level: LogLevel): void { this.threshold = SEVERITY[level]; }
-  addSink(sink: LogSink): void { this.sinks.push(sink); }
+  addSink(sink: LogSink): void { this.sinks = [...this.sinks, sink]; }
+  /** Replaces every destination at once (a reload never leaves a mix of old and new). */
+  setSinks(sinks: readonly LogSink[]): void { this.sinks = [...sinks]; }
 
   enabled(level: LogLevel): boolean { return SEVERITY[level] >= this.threshold; }
 
   log(level: LogLevel, message: string): void {
     if (SEVERITY[level] < this.threshold) return;
-    for (const sink of this.sinks) sink(level, message);
+    // A sink may log about its own trouble (syslog gone); it sees the list as it was.
+    const sinks = this.sinks;
+    for (const sink of sinks) sink(level, message);
   }
 
   debug(message: string): void { this.log('debug', message); }

@@ -19,22 +19,28 @@ export function encodeMessage(cmd: Command, taId: bigint, type: MsgType, fields:
   return fields === '' ? head + '}' : head + ',' + fields + '}';
 }
 
-/** JSON object of arrays, integers as bare digits. */
+/**
+ * JSON object of arrays, integers as bare digits. Built as parts joined
+ * once: the result is one flat string, where repeated `+=` would leave a
+ * tree of concatenation nodes several times its size (the directory keeps
+ * this string for as long as the service lives).
+ */
 export function encodeProps(props: Props): string {
-  let s = '{';
+  const parts: string[] = ['{'];
   let firstName = true;
   for (const [name, values] of props) {
-    if (!firstName) s += ',';
+    if (!firstName) parts.push(',');
     firstName = false;
-    s += quoteJsonString(name) + ':[';
+    parts.push(quoteJsonString(name), ':[');
     for (let k = 0; k < values.length; k++) {
-      if (k > 0) s += ',';
+      if (k > 0) parts.push(',');
       const v = values[k]!;
-      s += typeof v === 'string' ? quoteJsonString(v) : v.toString();
+      parts.push(typeof v === 'string' ? quoteJsonString(v) : v.toString());
     }
-    s += ']';
+    parts.push(']');
   }
-  return s + '}';
+  parts.push('}');
+  return parts.join('');
 }
 
 /** '"name":<json>' */

@@ -5,7 +5,6 @@
 // without a reply (protocol.md §4.3).
 
 import type { JsonObject, JsonValue } from '../core/json';
-import { makeProps } from '../core/props';
 import type { PropValue, Props } from '../core/props';
 
 export type ProtocolVersion = 2 | 3;
@@ -226,8 +225,79 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
  * (protocol.md §2.2 set semantics).
  */
 export function decodeProps(wire: JsonObject): Props {
-  return makeProps(Object.entries(wire) as [string, PropValue[]][]);
+  const out = new Map<string, readonly PropValue[]>();
+  // Same order as Object.entries (the JSON object's own key order).
+  for (const key in wire) {
+    const values = wire[key] as PropValue[];
+    const n = values.length;
+    if (n === 0) continue;
+    const name = PROP_NAMES.intern(key);
+    if (n === 1) {
+      const v = values[0]!;
+      out.set(name, typeof v === 'string' ? SINGLE_VALUES.intern(v) : [v]);
+      continue;
+    }
+    out.set(name, distinctValues(values));
+  }
+  return out;
 }
+
+/**
+ * Values of one name, duplicates removed (first occurrence kept), in an
+ * array of exactly that length: the parser's arrays grow by push and carry
+ * spare capacity, which a stored service would keep for its whole life.
+ */
+function distinctValues(values: readonly PropValue[]): readonly PropValue[] {
+  const n = values.length;
+  let distinct = true;
+  for (let i = 1; i < n && distinct; i++) {
+    const v = values[i]!;
+    for (let k = 0; k < i; k++) if (values[k] === v) { distinct = false; break; }
+  }
+  const out = distinct ? values.slice() : values.filter((v, i) => values.indexOf(v) === i).slice();
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i]!;
+    if (typeof v === 'string') out[i] = ownString(v);
+  }
+  return out;
+}
+
+/**
+ * The parser returns strings as slices of the message text, and V8 keeps
+ * a slice of 13 or more characters as a view that holds the whole message
+ * alive. A value stored in the directory is copied out of the message.
+ */
+const SLICE_MIN_LENGTH = 13;
+function ownString(s: string): string {
+  return s.length < SLICE_MIN_LENGTH ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
+/**
+ * Bounded sharing of recurring prop names and single values between
+ * services (most services of a deployment repeat the same names and many
+ * repeat values such as an address family or a colour). Props are
+ * immutable, so one array instance can serve many services. The table is
+ * simply emptied when full: sharing is an optimization, never a rule.
+ */
+const INTERN_CAPACITY = 4096;
+
+class InternTable<T> {
+  private readonly table = new Map<string, T>();
+  constructor(private readonly make: (key: string) => T) {}
+
+  intern(key: string): T {
+    let v = this.table.get(key);
+    if (v === undefined) {
+      if (this.table.size >= INTERN_CAPACITY) this.table.clear();
+      v = this.make(key);
+      this.table.set(ownString(key), v);
+    }
+    return v;
+  }
+}
+
+const PROP_NAMES = new InternTable<string>(ownString);
+const SINGLE_VALUES = new InternTable<readonly PropValue[]>((v) => [ownString(v)]);
 
 function checkField(name: string, v: JsonValue, type: FieldType): void {
   switch (type) {

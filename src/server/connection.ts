@@ -43,6 +43,9 @@ export class ClientConnection {
   /** The session's sink: every message to this client goes through here. */
   send(message: string): void {
     const transport = this.transport;
+    const counters = this.domain.counters;
+    counters.messagesOut++;
+    if (counters.countBytesOut) counters.bytesOut += Buffer.byteLength(message);
     transport.send(message);
     if (transport.queuedBytes >= OUTPUT_HARD_LIMIT) {
       this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${transport.queuedBytes} bytes of output not read; closing connection`);
@@ -57,6 +60,9 @@ export class ClientConnection {
   private receive(payload: Buffer): void {
     const session = this.session;
     if (session.closed) return;
+    const counters = this.domain.counters;
+    counters.messagesIn++;
+    counters.bytesIn += payload.length;
     let msg: Message;
     // Reception time is what `clients` reports as idle; liveness re-arms after the handler.
     if (session.handshaked) session.lastSeen = this.domain.clock.now();
@@ -65,7 +71,7 @@ export class ClientConnection {
       this.dispatch(msg);
     } catch (err) {
       if (err instanceof ProtocolError || err instanceof JsonError) {
-        this.domain.log.warning(`${this.domain.label}${session.describe()}: protocol error: ${(err as Error).message}; closing connection`);
+        // The close is logged (with this reason) by the domain: one line.
         this.close(`protocol error: ${(err as Error).message}`);
       } else {
         // A bug of ours must not take down the server: drop this client only.
@@ -85,11 +91,16 @@ export class ClientConnection {
     if (msg.type === 'inform') {
       // Only a track transaction takes informs (validateMessage allows inform only for track).
       if (session.open.get(msg.taId) !== 'track') throw new ProtocolError(`inform for transaction ${msg.taId}, which is not an open track transaction`);
+      const track = session.track;
+      const queried = track?.querySentAt !== undefined;
       handleTrackInform(this, msg);
+      // A reply to our query just measured the round trip.
+      if (queried && track!.querySentAt === undefined && track!.latency !== undefined) this.domain.counters.observeRtt(track!.latency);
       return;
     }
     if (session.open.has(msg.taId)) throw new ProtocolError(`request reuses the id ${msg.taId} of an open transaction`);
     if (!session.handshaked && msg.cmd !== 'hello') {
+      this.domain.log.info(`${this.domain.label}${session.describe()}: ${msg.cmd} before hello refused: no-hello`);
       session.send(encodeFail(msg.cmd, msg.taId, 'no-hello'));
       return;
     }

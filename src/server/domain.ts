@@ -10,7 +10,7 @@ import { Liveness } from '../core/liveness';
 import type { Limits } from '../core/limits';
 import { ResourceLimits } from '../core/limits';
 import { Session } from '../core/session';
-import type { Logger } from '../log/logger';
+import type { LogLevel, Logger } from '../log/logger';
 import type { Address } from '../transport/address';
 import { parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
@@ -21,6 +21,7 @@ import { listenUx } from '../transport/ux';
 import type { TlsFiles } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
 import { ClientConnection } from './connection';
+import { DomainCounters, closeCategory } from './metrics';
 
 export interface DomainSettings {
   name?: string;
@@ -29,6 +30,16 @@ export interface DomainSettings {
   idle: IdleLimits;
   limits: { total: Limits; user: Limits };
 }
+
+/** How loudly a close is logged, by closeCategory(), for handshaked clients. */
+const CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
+  'peer-closed': 'info', 'idle-timeout': 'info', 'shutdown': 'debug', 'protocol-error': 'warning',
+  'output-overflow': 'warning', 'message-too-large': 'warning', 'internal-error': 'error',
+};
+/** Before hello, only protocol errors are worth more than debug (scanners and probes are routine). */
+const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
+  'protocol-error': 'info', 'message-too-large': 'info', 'internal-error': 'error',
+};
 
 /** Timer slack: setTimeout has millisecond granularity. */
 const TIMER_SLACK_MS = 1;
@@ -41,6 +52,8 @@ export class DomainServer {
   /** Every open connection of the domain, handshaked or not. */
   readonly connections = new Set<ClientConnection>();
   readonly listeners: MessageListener[] = [];
+  /** Traffic counters (plain increments; read by the metrics endpoint). */
+  readonly counters = new DomainCounters();
   private timer: NodeJS.Timeout | undefined = undefined;
   private timerDue = Infinity;
   private stopping = false;
@@ -76,8 +89,13 @@ export class DomainServer {
 
   private listen(addr: Address, socket: { addr: string; tls?: TlsFiles }): Promise<MessageListener> {
     const accept = (conn: MessageConnection) => this.accept(conn);
-    // Handshake failures are routine (scanners, expired certificates): debug level.
-    const handshakeFailed = (remote: string, reason: string) => this.log.debug(`${this.label}TLS handshake with ${remote} failed: ${reason}`);
+    // A rejected certificate (revoked, expired, unknown CA) is worth a
+    // warning; other handshake failures are routine (scanners): debug.
+    const handshakeFailed = (remote: string, reason: string) => {
+      this.counters.connectionClosed('tls-handshake-failed');
+      this.log.log(reason.startsWith('peer certificate rejected') ? 'warning' : 'debug',
+        `${this.label}TLS handshake with ${remote} failed: ${reason}`);
+    };
     switch (addr.transport) {
       case 'tcp':
         return listenTcp(addr, accept);
@@ -95,13 +113,18 @@ export class DomainServer {
 
   /** A transport connection arrived on one of the domain's sockets. */
   accept(conn: MessageConnection): void {
-    if (this.stopping) { conn.close('server stopping'); return; }
+    if (this.stopping) {
+      this.counters.connectionClosed('shutdown');
+      conn.close('server stopping');
+      return;
+    }
     // Connection admission (semantics.md §8.3): the total client limit also
     // caps open connections, hello or not. Node cannot leave a connection
     // waiting in the kernel backlog, so the excess one is closed at once.
     const cap = this.settings.limits.total.clients;
     if (cap !== undefined && this.connections.size >= cap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress}: ${this.connections.size} connections open, client limit ${cap}`);
+      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${this.connections.size} connections open, client limit ${cap}`);
+      this.counters.connectionClosed('connection-limit');
       conn.close('connection limit reached');
       return;
     }
@@ -111,7 +134,7 @@ export class DomainServer {
     this.connections.add(client);
     this.liveness.accepted(session);
     this.reschedule();
-    this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress}`);
+    this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress} (user ${conn.user})`);
   }
 
   /** Bookkeeping once a connection is gone (called by ClientConnection). */
@@ -120,11 +143,13 @@ export class DomainServer {
     const session = client.session;
     session.closed = true;
     this.liveness.forget(session);
+    const category = closeCategory(reason);
+    this.counters.connectionClosed(category);
     if (session.handshaked) {
       this.directory.disconnect(session);
-      this.log.info(`${this.label}${session.describe()} disconnected: ${reason ?? 'closed'}`);
+      this.log.log(CLOSE_LEVEL[category] ?? 'info', `${this.label}${session.describe()} disconnected: ${reason ?? 'closed'}`);
     } else {
-      this.log.debug(`${this.label}connection from ${session.address} closed before handshake: ${reason ?? 'closed'}`);
+      this.log.log(PRE_HELLO_CLOSE_LEVEL[category] ?? 'debug', `${this.label}${session.describe()} closed before handshake: ${reason ?? 'closed'}`);
     }
     this.reschedule();
   }

@@ -6,7 +6,7 @@
 import type { Address } from './address';
 import { bindHost, isIpv4Literal, isIpv6Literal, renderIpAddress } from './address';
 import type { TlsCredentialFiles } from './tls-credentials';
-import type { HandshakeErrorHandler } from './tls';
+import type { HandshakeErrorHandler, TlsReloadable } from './tls';
 import { listenTls } from './tls';
 import { listenUx } from './ux';
 import type { ConnectionHandler, MessageListener } from './types';
@@ -33,7 +33,7 @@ export async function listenUtls(
   files: TlsCredentialFiles,
   onConnection: ConnectionHandler,
   onHandshakeError?: HandshakeErrorHandler,
-): Promise<MessageListener> {
+): Promise<MessageListener & TlsReloadable> {
   const tls = await listenTls({ transport: 'tls', host: addr.host, port: addr.port }, files, onConnection, onHandshakeError);
   const port = Number(tls.address.slice(tls.address.lastIndexOf(':') + 1));
   let ux: MessageListener;
@@ -46,5 +46,7 @@ export async function listenUtls(
   return {
     address: `utls:${addr.host}:${port}`,
     close: async () => { await Promise.all([tls.close(), ux.close()]); },
+    // Reloaded credentials apply to the TLS half; the UX half has none.
+    setCredentials: (files) => tls.setCredentials(files),
   };
 }

@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+// `npm run bench`: the scenarios of issue 7 against our pafd (dist/pafd.js,
+// spawned here) and, in the same run, against a raw reference server that
+// only frames and answers (build/bench/raw-server.mjs). Prints a table,
+// or one JSON object with --json, and writes a PNG of publish rate and
+// RSS against directory size.
+//
+//   node build/bench.mjs [--quick] [--json] [--png <file>] [--pafd <bundle>]
+//
+// --quick: small sizes (CI, < 2 min; the figures mean little, the shape
+// of the output is what is checked). Build first: node build/build.mjs.
+
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { BenchConnection, batched, pingText, pipelined, publishText, subscribeText } from './bench/wire.mjs';
+import { Raster, plotPanel } from './bench/png.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const asJson = argv.includes('--json');
+const pngArg = argv.indexOf('--png');
+const pafdArg = argv.indexOf('--pafd');
+const pafdBundle = pafdArg >= 0 ? argv[pafdArg + 1] : join(root, 'dist', 'pafd.js');
+const pngPath = pngArg >= 0 ? argv[pngArg + 1] : quick ? join(mkdtempSync(join(tmpdir(), 'pafd-bench-')), 'bench.png') : join(root, 'docs', 'performance.png');
+
+const SIZES = quick
+  ? { pafbenchServices: 1000, pafbenchSubs: 100, growthMax: 10_000, growthStep: 2_000, clients: 100, fanoutSubs: 1000, fanoutConns: 10, fanoutSamples: 5, pings: 20_000, heapServices: 10_000 }
+  : { pafbenchServices: 10_000, pafbenchSubs: 1000, growthMax: 100_000, growthStep: 10_000, clients: 1000, fanoutSubs: 10_000, fanoutConns: 100, fanoutSamples: 20, pings: 200_000, heapServices: 100_000 };
+const WINDOW = 1024;
+const BATCH = 16;
+const log = (m) => { if (!asJson) process.stderr.write(`# ${m}\n`); };
+
+// ------------------------------------------------------------ processes
+
+function start(kind) {
+  const args = kind === 'pafd'
+    ? [pafdBundle, '-n', '-s', '-l', 'info', 'tcp:127.0.0.1:0']
+    : [join(root, 'build', 'bench', 'raw-server.mjs'), '0'];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d) => {
+      text += d;
+      const m = /listening (?:on tcp:127\.0\.0\.1:)?(\d+)/.exec(text);
+      if (m) resolve({ kind, proc, pid: proc.pid, port: Number(m[1]), stop: () => proc.kill('SIGTERM') });
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`${kind} exited with ${code}: ${text}`)));
+  });
+}
+
+function rssMiB(pid) {
+  const m = /^VmRSS:\s*(\d+)\s*kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) / 1024;
+}
+
+const settle = (ms) => new Promise((r) => setTimeout(r, ms));
+let clientIds = 1;
+async function openClients(port, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const c = await BenchConnection.open(port);
+    await c.hello(clientIds++);
+    out.push(c);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ scenarios
+
+/** pafbench's own figures (ms per op) with the issue's pre-population. */
+function runPafbench(server) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [join(root, 'dist', 'pafbench.js'), '--json',
+      String(SIZES.pafbenchServices), String(SIZES.pafbenchSubs), `tcp:127.0.0.1:${server.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.on('exit', (code) => code === 0 ? resolve(JSON.parse(out).msPerOp) : reject(new Error(`pafbench: ${err}`)));
+  });
+}
+
+/** The raw reference of a pafbench figure: batches of 16 requests of the same size, ms per request. */
+async function rawBatchMs(server) {
+  const [c] = await openClients(server.port, 1);
+  const publish = await batched(c, 20, BATCH, (i, ta) => publishText(ta, 900_000 + i, 0, `service-${i}`));
+  const ping = await batched(c, 20, BATCH, (_i, ta) => pingText(ta));
+  c.close();
+  return { publish, ping };
+}
+
+/** Pipelined publishes (window 1024, one connection) growing the directory in steps; rate and RSS per step. */
+async function growth(server, onStep) {
+  const [c] = await openClients(server.port, 1);
+  const steps = [{ services: 0, rate: null, rssMiB: rssMiB(server.pid) }];
+  for (let n = 0; n < SIZES.growthMax; n += SIZES.growthStep) {
+    const ms = await pipelined(c, SIZES.growthStep, WINDOW, (i, ta) => publishText(ta, 1_000_000 + n + i, 0, `service-${n + i}`));
+    const services = n + SIZES.growthStep;
+    steps.push({ services, rate: (SIZES.growthStep * 1000) / ms, rssMiB: rssMiB(server.pid) });
+    if (onStep) await onStep(services);
+  }
+  return { steps, conn: c };
+}
+
+/** One publish matched by many subscriptions spread over connections; ms to the last notification. */
+async function fanout(server) {
+  const subscribers = await openClients(server.port, SIZES.fanoutConns);
+  let remaining = 0, done = () => {};
+  for (const s of subscribers) s.onNotify = () => { if (--remaining === 0) done(); };
+  const perConn = SIZES.fanoutSubs / SIZES.fanoutConns;
+  let subId = 1;
+  await Promise.all(subscribers.map((s) => pipelined(s, perConn, WINDOW, (_i, ta) => subscribeText(ta, subId++, '(name=fanout)'))));
+  const [pub] = await openClients(server.port, 1);
+  const samples = [];
+  for (let g = 0; g <= SIZES.fanoutSamples; g++) {
+    remaining = SIZES.fanoutSubs;
+    const start = performance.now();
+    await new Promise((resolve) => { done = resolve; pub.request((ta) => publishText(ta, 77, g, 'fanout'), () => {}); });
+    if (g > 0) samples.push(performance.now() - start); // the first (appeared) warms up
+  }
+  for (const s of subscribers) s.close();
+  pub.close();
+  samples.sort((a, b) => a - b);
+  return { p50Ms: samples[Math.floor(samples.length / 2)], maxMs: samples[samples.length - 1] };
+}
+
+async function pingRate(server) {
+  const [c] = await openClients(server.port, 1);
+  const ms = await pipelined(c, SIZES.pings, WINDOW, (_i, ta) => pingText(ta));
+  c.close();
+  return { usPerMsg: (ms * 1000) / SIZES.pings, perSecond: (SIZES.pings * 1000) / ms };
+}
+
+/** Heap bytes per service in the core, with --expose-gc (build/bench/heap-per-service.ts). */
+async function heapPerService() {
+  const out = join(mkdtempSync(join(tmpdir(), 'pafd-bench-')), 'heap.js');
+  await build({ entryPoints: [join(root, 'build', 'bench', 'heap-per-service.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'warning' });
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--expose-gc', out, String(SIZES.heapServices)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    proc.stdout.on('data', (d) => { text += d; });
+    proc.on('exit', (code) => code === 0 ? resolve(JSON.parse(text)) : reject(new Error('heap-per-service failed')));
+  });
+}
+
+// ------------------------------------------------------------ the run
+
+async function measureServer(kind) {
+  const r = {};
+  log(`${kind}: memory and growth`);
+  let server = await start(kind);
+  await settle(500);
+  r.idleRssMiB = rssMiB(server.pid);
+  const g = await growth(server, async (services) => {
+    if (services !== Math.min(10_000, SIZES.growthMax)) return;
+    r.rss10kMiB = rssMiB(server.pid);
+    const clients = await openClients(server.port, SIZES.clients);
+    await settle(200);
+    r.rssPlusClientsMiB = rssMiB(server.pid);
+    for (const c of clients) c.close();
+    await settle(200);
+  });
+  g.conn.close();
+  r.growth = g.steps;
+  const first = g.steps.find((s) => s.services === Math.min(10_000, SIZES.growthMax));
+  const last = g.steps[g.steps.length - 1];
+  r.bytesPerServiceRss = last.services > first.services ? ((last.rssMiB - first.rssMiB) * 1048576) / (last.services - first.services) : null;
+  server.stop();
+
+  log(`${kind}: fan-out`);
+  server = await start(kind);
+  r.fanout = await fanout(server);
+  log(`${kind}: ping`);
+  r.ping = await pingRate(server);
+  r.batch = await rawBatchMs(server);
+  server.stop();
+
+  if (kind === 'pafd') {
+    log('pafd: pafbench');
+    server = await start(kind);
+    r.msPerOp = await runPafbench(server);
+    server.stop();
+  }
+  return r;
+}
+
+if (!existsSync(pafdBundle)) throw new Error('dist/pafd.js missing: run node build/build.mjs first');
+const started = performance.now();
+const ours = await measureServer('pafd');
+const raw = await measureServer('raw');
+const heap = await heapPerService();
+
+const ratio = (a, b) => (a != null && b ? a / b : null);
+const growthRates = ours.growth.filter((s) => s.rate !== null).map((s) => s.rate);
+const rawRates = raw.growth.filter((s) => s.rate !== null).map((s) => s.rate);
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const report = {
+  schema: 'pafd-bench/1',
+  quick,
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  sizes: SIZES,
+  pafbench: {
+    services: SIZES.pafbenchServices, subscriptions: SIZES.pafbenchSubs, msPerOp: ours.msPerOp,
+    // The same batches of 16 from the bench's thin client against both servers: the fair ratio.
+    benchClientMsPerOp: ours.batch, rawMsPerOp: raw.batch,
+    ratio: { publish: ratio(ours.batch.publish, raw.batch.publish), ping: ratio(ours.batch.ping, raw.batch.ping) },
+  },
+  growth: {
+    step: SIZES.growthStep, window: WINDOW,
+    steps: ours.growth, rawSteps: raw.growth,
+    minRate: Math.min(...growthRates), meanRate: mean(growthRates),
+    rawMeanRate: mean(rawRates), ratio: ratio(mean(growthRates), mean(rawRates)),
+  },
+  memory: {
+    idleRssMiB: ours.idleRssMiB, rss10kMiB: ours.rss10kMiB, rssPlusClientsMiB: ours.rssPlusClientsMiB, clients: SIZES.clients,
+    rawIdleRssMiB: raw.idleRssMiB, rawPlusClientsMiB: raw.rssPlusClientsMiB,
+    ratio: ratio(ours.idleRssMiB, raw.idleRssMiB),
+    bytesPerServiceRss: ours.bytesPerServiceRss, heapBytesPerService: heap.bytesPerService, heapBytesPerServiceNotified: heap.bytesPerServiceNotified,
+  },
+  fanout: { subscriptions: SIZES.fanoutSubs, connections: SIZES.fanoutConns, ...ours.fanout, raw: raw.fanout, ratio: ratio(ours.fanout.p50Ms, raw.fanout.p50Ms) },
+  ping: { ...ours.ping, raw: raw.ping, ratio: ratio(ours.ping.usPerMsg, raw.ping.usPerMsg) },
+  png: pngPath,
+  seconds: (performance.now() - started) / 1000,
+};
+
+// ------------------------------------------------------------ plot
+
+{
+  const r = new Raster(900, 640);
+  const xMax = SIZES.growthMax;
+  const rateMax = Math.ceil(Math.max(...growthRates, ...rawRates) / 10_000) * 10_000;
+  const rssMax = Math.ceil(Math.max(...ours.growth.map((s) => s.rssMiB), ...raw.growth.map((s) => s.rssMiB)) / 50) * 50;
+  const kFmt = (v) => `${Math.round(v / 1000)}K`;
+  plotPanel(r, { x: 90, y: 50, w: 780, h: 220 }, {
+    title: 'PUBLISH RATE (/S) VS DIRECTORY SIZE', xMax, yMax: rateMax, xFormat: kFmt, yFormat: kFmt,
+    series: [
+      { label: 'PAFD', color: [200, 40, 40], points: ours.growth.filter((s) => s.rate !== null).map((s) => [s.services, s.rate]) },
+      { label: 'RAW NODE', color: [120, 120, 120], points: raw.growth.filter((s) => s.rate !== null).map((s) => [s.services, s.rate]) },
+    ],
+  });
+  plotPanel(r, { x: 90, y: 360, w: 780, h: 220 }, {
+    title: 'RSS (MB) VS DIRECTORY SIZE', xMax, yMax: rssMax, xFormat: kFmt, yFormat: (v) => String(Math.round(v)),
+    series: [
+      { label: 'PAFD', color: [40, 80, 200], points: ours.growth.map((s) => [s.services, s.rssMiB]) },
+      { label: 'RAW NODE', color: [120, 120, 120], points: raw.growth.map((s) => [s.services, s.rssMiB]) },
+    ],
+  });
+  r.text(380, 615, 'SERVICES', [60, 60, 60], 2);
+  writeFileSync(pngPath, r.png());
+}
+
+// ------------------------------------------------------------ output
+
+if (asJson) {
+  process.stdout.write(JSON.stringify(report) + '\n');
+} else {
+  const f = (v, d = 3) => (v == null ? '-' : v.toFixed(d));
+  const x = (v) => (v == null ? '-' : `${v.toFixed(2)}×`);
+  const rows = [
+    ['what', 'pafd', 'raw Node', 'ratio', 'goal'],
+    ...['subscribe', 'unsubscribe', 'publish', 'unpublish', 'ping'].map((op) => [
+      `pafbench ${op} (${SIZES.pafbenchServices} svc, ${SIZES.pafbenchSubs} subs), ms/op`, f(ours.msPerOp[op]),
+      '-', '-', '≤ 0.1']),
+    ...['publish', 'ping'].map((op) => [`batches of 16 ${op}, bench client, ms/op`, f(ours.batch[op]), f(raw.batch[op]), x(ratio(ours.batch[op], raw.batch[op])), '≤ 0.1']),
+    [`pipelined publish 0→${SIZES.growthMax}, mean /s`, f(report.growth.meanRate, 0), f(report.growth.rawMeanRate, 0), x(report.growth.ratio), '≥ 50000, flat'],
+    [`pipelined publish, slowest ${SIZES.growthStep} step /s`, f(report.growth.minRate, 0), f(Math.min(...rawRates), 0), '-', '≥ 50000'],
+    ['idle RSS, MiB', f(ours.idleRssMiB, 1), f(raw.idleRssMiB, 1), x(report.memory.ratio), '≤ 45'],
+    [`RSS with ${Math.min(10_000, SIZES.growthMax)} services, MiB`, f(ours.rss10kMiB, 1), f(raw.rss10kMiB, 1), '-', '≤ 55'],
+    [`… plus ${SIZES.clients} clients, MiB`, f(ours.rssPlusClientsMiB, 1), f(raw.rssPlusClientsMiB, 1), '-', '≤ 60'],
+    ['memory per service (RSS slope), bytes', f(ours.bytesPerServiceRss, 0), '-', '-', '≤ 600'],
+    ['memory per service (core heap, notified), bytes', f(heap.bytesPerServiceNotified, 0), '-', '-', '≤ 600'],
+    [`fan-out ${SIZES.fanoutSubs} subs / ${SIZES.fanoutConns} conns, last notification p50 ms`, f(ours.fanout.p50Ms, 1), f(raw.fanout.p50Ms, 1), x(report.fanout.ratio), '≤ 50'],
+    ['ping, µs/msg pipelined (1 conn)', f(ours.ping.usPerMsg, 2), f(raw.ping.usPerMsg, 2), x(report.ping.ratio), '≤ 18 (3× XCM tcp)'],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
+  const out = [line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)];
+  out.push('', `growth steps (services: pafd /s, raw /s, pafd RSS MiB):`);
+  for (let i = 1; i < ours.growth.length; i++) {
+    out.push(`  ${ours.growth[i].services}: ${f(ours.growth[i].rate, 0)} ${f(raw.growth[i]?.rate, 0)} ${f(ours.growth[i].rssMiB, 1)}`);
+  }
+  out.push('', `plot: ${pngPath}`, `${quick ? 'quick' : 'full'} run, ${report.seconds.toFixed(0)} s`);
+  process.stdout.write(out.join('\n') + '\n');
+}
