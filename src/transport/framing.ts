@@ -8,7 +8,9 @@ export const MAX_FRAME_PAYLOAD = 262144;
 /** What the original pafd, the Python client and libpaf can receive (protocol.md §1). */
 export const PATHFINDER_MAX_MESSAGE = 65535;
 
-const HEADER_LENGTH = 4;
+/** Bytes of the big-endian length that precedes each payload. */
+export const FRAME_HEADER_LENGTH = 4;
+const HEADER_LENGTH = FRAME_HEADER_LENGTH;
 /** readHeader() result while fewer than HEADER_LENGTH bytes are buffered. */
 const NO_HEADER = -1;
 
