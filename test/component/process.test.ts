@@ -125,7 +125,7 @@ t('D4 clients: a v2 requester gets 3 fields per entry, a v3 requester 5 (6 with 
 
     const everyone = [v2, plain, tracked];
     const expectedIds = everyone.map((c) => c.clientId).sort();
-    const address_ = (c: WireClient) => `tcp:127.0.0.1:${c.socket.localPort}`;
+    const address_ = (c: WireClient) => `tcp:127.0.0.1:${c.localPort}`;
     const nowSeconds = BigInt(Math.floor(Date.now() / 1000));
 
     const fromV2 = await v2.list('clients');

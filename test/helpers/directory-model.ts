@@ -11,11 +11,16 @@ import type { Msg } from './wire';
 import { WireClient } from './wire';
 import type { Pafd } from './pafd';
 import { startPafd } from './pafd';
+import { freshAddress } from './transport';
 
-/** Source addresses that make distinct TCP users (user id ip:<source>). */
-export const USER_A = '127.0.0.2';
-export const USER_B = '127.0.0.3';
-export const USER_C = '127.0.0.4';
+/**
+ * Distinct users (helpers/transport.ts): source addresses 127.0.0.2-4 on
+ * tcp, certificates client0-2 on tls; each differs from the default
+ * identity of clients that name no user. Over ux all are one user.
+ */
+export const USER_A = 0;
+export const USER_B = 1;
+export const USER_C = 2;
 
 /** Wall-clock UNIX time in seconds, as the server reports orphan-since. */
 export function wallNow(): number { return Date.now() / 1000; }
@@ -170,8 +175,8 @@ export async function answerTrackQueries(c: WireClient): Promise<bigint> {
       c.send('track', ta, 'inform', { 'track-type': 'reply' });
     }
   };
-  // Registered after the frame decoder's listener, so decoded messages are queued by now.
-  c.socket.on('data', answer);
+  // Called after each message is queued.
+  c.onReceive(answer);
   return ta;
 }
 
@@ -182,8 +187,8 @@ export async function answerTrackQueries(c: WireClient): Promise<bigint> {
  * retry). The disconnect of the old connection is not visible on the wire
  * when it owned nothing, so there is no event to wait for instead.
  */
-export async function reconnect(address: string, clientId: bigint, opts: { localAddress?: string; min?: number; max?: number } = {}): Promise<WireClient> {
-  const c = await WireClient.connect(address, opts.localAddress);
+export async function reconnect(address: string, clientId: bigint, opts: { user?: number; min?: number; max?: number } = {}): Promise<WireClient> {
+  const c = await WireClient.connect(address, { user: opts.user });
   c.clientId = clientId;
   const deadline = monoNow() + 2;
   for (;;) {
@@ -203,7 +208,7 @@ export class ClientPool {
 
   constructor(private readonly address: () => string) {}
 
-  async open(opts: { min?: number; max?: number; clientId?: bigint; localAddress?: string } = {}): Promise<WireClient> {
+  async open(opts: { min?: number; max?: number; clientId?: bigint; user?: number } = {}): Promise<WireClient> {
     const c = await WireClient.open(this.address(), opts);
     this.clients.push(c);
     return c;
@@ -221,16 +226,16 @@ export class ClientPool {
   }
 }
 
-/** A pafd with one TCP domain and a pool of clients, for one test. */
+/** A pafd with one domain on the matrix transport and a pool of clients, for one test. */
 export interface Domain {
   pafd: Pafd;
   addr: string;
   pool: ClientPool;
 }
 
-/** Starts pafd; without a config the domain is `tcp:127.0.0.1:0` given on the command line. */
+/** Starts pafd; without a config the domain is a fresh matrix address given on the command line. */
 export async function startDomain(config?: string): Promise<Domain> {
-  const pafd = config === undefined ? await startPafd(['tcp:127.0.0.1:0']) : await startPafd([], { config });
+  const pafd = config === undefined ? await startPafd([freshAddress()]) : await startPafd([], { config });
   const addr = pafd.addresses[0];
   return { pafd, addr, pool: new ClientPool(() => addr) };
 }

@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serverEnv } from './transport';
 
 export const PAFD_BUNDLE = join(process.cwd(), 'dist', 'pafd.js');
 
@@ -55,7 +56,8 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
     full.push('-f', file);
   }
   const proc = spawn(process.execPath, [PAFD_BUNDLE, ...full], {
-    env: { ...process.env, ...opts.env },
+    // What the matrix transport needs (TLS credentials via $XCM_TLS_CERT), unless the test says otherwise.
+    env: { ...process.env, ...serverEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log: string[] = [];

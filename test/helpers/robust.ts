@@ -52,7 +52,7 @@ export function isQuery(ta: bigint): (m: Msg) => boolean {
 }
 
 /** Opens a v3 connection with an accepted track transaction. */
-export async function openTracked(address: string, opts: { clientId?: bigint; localAddress?: string } = {}): Promise<{ c: WireClient; ta: bigint }> {
+export async function openTracked(address: string, opts: { clientId?: bigint; user?: number } = {}): Promise<{ c: WireClient; ta: bigint }> {
   const c = await WireClient.open(address, { min: 3, max: 3, ...opts });
   const ta = c.taId();
   c.send('track', ta, 'request');
@@ -62,7 +62,7 @@ export async function openTracked(address: string, opts: { clientId?: bigint; lo
 }
 
 /** A v2 connection: the server never disconnects it for idleness, so it makes a lasting bystander. */
-export function openV2(address: string, opts: { clientId?: bigint; localAddress?: string } = {}): Promise<WireClient> {
+export function openV2(address: string, opts: { clientId?: bigint; user?: number } = {}): Promise<WireClient> {
   return WireClient.open(address, { min: 2, max: 2, ...opts });
 }
 
@@ -162,9 +162,9 @@ export interface PafdRun { code: number | null; stdout: string; stderr: string; 
  * argument the server wrongly accepts then fails the test instead of
  * hanging it.
  */
-export function runPafdBounded(args: string[], timeoutMs = 30000): Promise<PafdRun> {
+export function runPafdBounded(args: string[], timeoutMs = 30000, env?: NodeJS.ProcessEnv): Promise<PafdRun> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [PAFD_BUNDLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [PAFD_BUNDLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let stdout = '', stderr = '', timedOut = false;
     proc.stdout!.on('data', (d) => { stdout += d; });
     proc.stderr!.on('data', (d) => { stderr += d; });

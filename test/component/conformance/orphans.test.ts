@@ -1,16 +1,17 @@
 // Conformance §5: orphans and TTL expiry (O1–O11) against the real pafd
-// bundle over TCP, with the timing tolerances of conformance.md. Every
-// test gets its own pafd.
+// bundle over the matrix transport, with the timing tolerances of
+// conformance.md. Every test gets its own pafd.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Msg } from '../helpers/wire';
-import { WireClient, randomId } from '../helpers/wire';
-import type { Domain } from '../helpers/directory-model';
+import type { Msg } from '../../helpers/wire';
+import { WireClient, randomId } from '../../helpers/wire';
+import type { Domain } from '../../helpers/directory-model';
 import {
   USER_A, USER_B, answerTrackQueries, assertComplete, assertDisappeared, assertFail, assertListed, assertMatch,
   drain, monoNow, nextAbout, publishPipelined, reconnect, startDomain, stopDomain, subscribeOk, wallNow, wireProps,
-} from '../helpers/directory-model';
+} from '../../helpers/directory-model';
+import { clientAddressPattern, withUsers } from '../../helpers/transport';
 
 /** Expiry and orphaning precision the original test-suite allows (conformance O1). */
 const TOLERANCE = 0.25;
@@ -215,10 +216,10 @@ t('O9 services after the publisher closed: one entry with orphan-since <= now; c
   assert.is((await caller.list('clients')).length, 1);
 });
 
-t('O10 a client id owning orphans cannot say hello as another user until they expired', async ({ d }) => {
+withUsers(t, 2)('O10 a client id owning orphans cannot say hello as another user until they expired', async ({ d }) => {
   const observer = await d.pool.open();
   const ta = await subscribeOk(observer, randomId());
-  const u1 = await d.pool.open({ localAddress: USER_A });
+  const u1 = await d.pool.open({ user: USER_A });
   const clientId = u1.clientId;
   const id = randomId();
   assertComplete(await u1.publish(id, 1, {}, 1));
@@ -226,18 +227,18 @@ t('O10 a client id owning orphans cannot say hello as another user until they ex
   u1.close();
   assertMatch(await nextAbout(observer, ta, id), ta, 'modified', { id, generation: 1, props: {}, ttl: 1, clientId, orphan: true });
 
-  const u2 = d.pool.add(await WireClient.connect(d.addr, USER_B));
+  const u2 = d.pool.add(await WireClient.connect(d.addr, { user: USER_B }));
   u2.clientId = clientId;
   assertFail(await u2.hello(), 'permission-denied');
 
   assertDisappeared(await nextAbout(observer, ta, id, 3000), ta, id);
   assert.is((await observer.list('services')).length, 0);
-  const again = d.pool.add(await reconnect(d.addr, clientId, { localAddress: USER_B }));
+  const again = d.pool.add(await reconnect(d.addr, clientId, { user: USER_B }));
   assertComplete(await again.ping());
   const listed = await observer.list('clients');
   const mine = listed.find((m) => m['client-id'] === clientId);
   assert.ok(mine, 'the reconnected client is not listed');
-  assert.match(mine!['client-address'] as string, /^tcp:127\.0\.0\.3:/);
+  assert.match(mine!['client-address'] as string, clientAddressPattern(USER_B));
 });
 
 t('O11 publish, close, reconnect, close, reconnect with the same id and publish the same service again', async ({ d }) => {

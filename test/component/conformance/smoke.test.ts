@@ -1,11 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPafd } from '../helpers/pafd';
-import type { Pafd } from '../helpers/pafd';
-import { WireClient, randomId } from '../helpers/wire';
+import { startPafd } from '../../helpers/pafd';
+import { freshAddress } from '../../helpers/transport';
+import type { Pafd } from '../../helpers/pafd';
+import { WireClient, randomId } from '../../helpers/wire';
 
 const t = suite<{ pafd: Pafd }>('smoke', {} as { pafd: Pafd });
-t.before(async (ctx) => { ctx.pafd = await startPafd(['tcp:127.0.0.1:0']); });
+t.before(async (ctx) => { ctx.pafd = await startPafd([freshAddress()]); });
 t.after(async (ctx) => { await ctx.pafd.stop(); });
 
 t('hello, publish, subscribe, services, unpublish', async ({ pafd }) => {

@@ -1,15 +1,18 @@
 // Conformance §2 (handshake H1–H14) and the hello-related defects of the
-// original (discrepancies.md B1, B9), against the real pafd over TCP.
+// original (discrepancies.md B1, B9), against the real pafd over the
+// matrix transport.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPafd } from '../helpers/pafd';
-import type { Pafd } from '../helpers/pafd';
-import { WireClient, randomId } from '../helpers/wire';
-import type { Msg } from '../helpers/wire';
+import { startPafd } from '../../helpers/pafd';
+import { USER_A } from '../../helpers/directory-model';
+import { freshAddress, withUsers } from '../../helpers/transport';
+import type { Pafd } from '../../helpers/pafd';
+import { WireClient, randomId } from '../../helpers/wire';
+import type { Msg } from '../../helpers/wire';
 import {
   assertPings, assertWithin, bodyFields, closedAt, inBatches, isQuery, nowS, openTracked, openV2, timeOf,
-} from '../helpers/robust';
+} from '../../helpers/robust';
 
 /** protocol.md §5.3: closed 2 s after accept, checked once a second; conformance H13 allows 2–4 s. */
 const HANDSHAKE_WINDOW = { lo: 2, hi: 4 };
@@ -23,10 +26,10 @@ const EXCESS_CHECK_MARGIN_S = 0.75;
 // Domain 0: default versions [2,3]; domain 1: only v2; domain 2: only v3.
 const CONFIG = `
 domains:
-  - sockets: [tcp:127.0.0.1:0]
-  - sockets: [tcp:127.0.0.1:0]
+  - sockets: [${freshAddress()}]
+  - sockets: [${freshAddress()}]
     protocol_version: {min: 2, max: 2}
-  - sockets: [tcp:127.0.0.1:0]
+  - sockets: [${freshAddress()}]
     protocol_version: {min: 3, max: 3}
 `;
 
@@ -203,7 +206,7 @@ t('H12 a connection whose first hello failed keeps the id of that hello: another
   c.close();
 });
 
-t('H13 a TCP connection that never says hello is closed 2–4 s after connect', async ({ any }) => {
+t('H13 a connection that never says hello is closed 2–4 s after connect', async ({ any }) => {
   const t0 = nowS();
   const c = await WireClient.connect(any);
   const closed = await closedAt(c, (HANDSHAKE_WINDOW.hi + 1) * 1000);
@@ -231,9 +234,9 @@ t('B9 a connection whose hello failed with client-id-exists is closed at the han
   first.close();
 });
 
-t('B9 a connection whose hello failed with permission-denied is closed at the handshake deadline', async ({ any }) => {
-  // A client id known under another user: an orphan owner from 127.0.0.2, claimed from 127.0.0.1.
-  const owner = await WireClient.open(any, { localAddress: '127.0.0.2' });
+withUsers(t, 2)('B9 a connection whose hello failed with permission-denied is closed at the handshake deadline', async ({ any }) => {
+  // A client id known under another user: an orphan owner of user A, claimed by the default identity.
+  const owner = await WireClient.open(any, { user: USER_A });
   const r = await owner.publish(randomId(), 0, { name: ['b9'] }, 60);
   assert.is(r['msg-type'], 'complete');
   owner.close();
@@ -254,14 +257,14 @@ t('B9 a connection whose hello failed with permission-denied is closed at the ha
   const closed = await closedAt(other, (HANDSHAKE_WINDOW.hi + 1) * 1000);
   assertWithin(closed - t0, HANDSHAKE_WINDOW.lo, HANDSHAKE_WINDOW.hi, 'close after connect');
   // Clean up the orphan: the owner (same user) unpublishes it.
-  const back = await WireClient.open(any, { localAddress: '127.0.0.2', clientId: owner.clientId });
+  const back = await WireClient.open(any, { user: USER_A, clientId: owner.clientId });
   const services = await back.list('services', { filter: '(name=b9)' });
   for (const s of services) assert.is((await back.unpublish(s['service-id'] as bigint))['msg-type'], 'complete');
   back.close();
 });
 
 t('H14 250 connections that never say hello fill the client limit; the next is closed at once; once they are reaped a client completes hello', async () => {
-  const pafd = await startPafd([], { config: `domains:\n  - sockets: [tcp:127.0.0.1:0]\nresources: {total: {clients: ${CLIENT_LIMIT}}}\n` });
+  const pafd = await startPafd([], { config: `domains:\n  - sockets: [${freshAddress()}]\nresources: {total: {clients: ${CLIENT_LIMIT}}}\n` });
   const silent: WireClient[] = [];
   try {
     const address = pafd.addresses[0]!;

@@ -1,20 +1,21 @@
-// semantics.md row by row against the real pafd bundle over TCP: the
-// publish (§3) and unpublish (§4) decision tables, the notification table
-// and ordering guarantees (§5), reconnecting under the same id (§6.4),
-// listings (§11), the worked timeline (§13), and the discrepancies.md
-// cases B3, B8 and A14. For every row the reply and exactly the
+// semantics.md row by row against the real pafd bundle over the matrix
+// transport: the publish (§3) and unpublish (§4) decision tables, the
+// notification table and ordering guarantees (§5), reconnecting under the
+// same id (§6.4), listings (§11), the worked timeline (§13), and the
+// discrepancies.md cases B3, B8 and A14. For every row the reply and exactly the
 // notifications a subscriber receives about the service are asserted.
 // Every test gets its own pafd.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Msg } from '../helpers/wire';
-import { WireClient, randomId } from '../helpers/wire';
-import type { Domain, ExpectedProps } from '../helpers/directory-model';
+import type { Msg } from '../../helpers/wire';
+import { WireClient, randomId } from '../../helpers/wire';
+import type { Domain, ExpectedProps } from '../../helpers/directory-model';
 import {
   USER_A, USER_B, assertComplete, assertDisappeared, assertFail, assertListed, assertMatch,
   drain, monoNow, nextAbout, reconnect, startDomain, stopDomain, subscribeOk, wallNow, wireProps,
-} from '../helpers/directory-model';
+} from '../../helpers/directory-model';
+import { clientAddressPattern, withUsers } from '../../helpers/transport';
 
 /** Expiry precision allowed by the original test-suite (semantics.md §6.2). */
 const TOLERANCE = 0.25;
@@ -57,10 +58,10 @@ t('§3 row 1 publish of a new service: complete, appeared with the full state', 
   assertMatch(got[0], ta, 'appeared', { id, generation: 0, props, ttl: 0, clientId: c.clientId });
 });
 
-t('§3 row 2 publish of another user\'s service (any generation): permission-denied, no notification', async ({ d }) => {
+withUsers(t, 2)('§3 row 2 publish of another user\'s service (any generation): permission-denied, no notification', async ({ d }) => {
   const { w, ta } = await watcher(d);
   const owner = await d.pool.open();
-  const other = await d.pool.open({ localAddress: USER_A });
+  const other = await d.pool.open({ user: USER_A });
   const id = randomId();
   const props = wireProps({ name: ['theirs'] });
   await published(owner, w, ta, id, 5, props, 10);
@@ -207,10 +208,10 @@ t('§4 row 1 unpublish of an unknown service: non-existent-service-id, no notifi
   assert.is((await drain(w, ta)).length, 0);
 });
 
-t('§4 row 2 unpublish of another user\'s service: permission-denied, no notification', async ({ d }) => {
+withUsers(t, 2)('§4 row 2 unpublish of another user\'s service: permission-denied, no notification', async ({ d }) => {
   const { w, ta } = await watcher(d);
-  const owner = await d.pool.open({ localAddress: USER_A });
-  const other = await d.pool.open({ localAddress: USER_B });
+  const owner = await d.pool.open({ user: USER_A });
+  const other = await d.pool.open({ user: USER_B });
   const id = randomId();
   const props = wireProps({ name: ['x'] });
   await published(owner, w, ta, id, 1, props, 5);
@@ -432,20 +433,20 @@ t('§6.4 same client id while the old connection lives: client-id-exists, and a 
   assertComplete(await old.ping());
 });
 
-t('§6.4 once the old connection is gone the same user may say hello; another user only after the orphans expired', async ({ d }) => {
+withUsers(t, 2)('§6.4 once the old connection is gone the same user may say hello; another user only after the orphans expired', async ({ d }) => {
   const { w, ta } = await watcher(d);
-  const a = await d.pool.open({ localAddress: USER_A });
+  const a = await d.pool.open({ user: USER_A });
   const id = randomId();
   await published(a, w, ta, id, 1, {}, 1);
   await orphaned(a, w, ta, id);
-  const intruder = d.pool.add(await WireClient.connect(d.addr, USER_B));
+  const intruder = d.pool.add(await WireClient.connect(d.addr, { user: USER_B }));
   intruder.clientId = a.clientId;
   assertFail(await intruder.hello(), 'permission-denied');
   // Same user: fine, and it does not reclaim anything by itself.
-  const back = d.pool.add(await reconnect(d.addr, a.clientId, { localAddress: USER_A }));
+  const back = d.pool.add(await reconnect(d.addr, a.clientId, { user: USER_A }));
   back.close();
   assertDisappeared(await nextAbout(w, ta, id, 3000), ta, id);
-  const later = d.pool.add(await reconnect(d.addr, a.clientId, { localAddress: USER_B }));
+  const later = d.pool.add(await reconnect(d.addr, a.clientId, { user: USER_B }));
   assertComplete(await later.ping());
 });
 
@@ -501,7 +502,7 @@ t('§11 services lists live services and orphans (with orphan-since), filtered o
 
 t('§11 clients lists every handshaked connection, requester included, not those without hello', async ({ d }) => {
   const a = await d.pool.open({ min: 2, max: 2 });
-  const b = await d.pool.open({ localAddress: USER_A });
+  const b = await d.pool.open({ user: USER_A });
   d.pool.add(await WireClient.connect(d.addr));
   const listed = await a.list('clients');
   assert.equal(new Set(listed.map((m) => m['client-id'] as bigint)), new Set([a.clientId, b.clientId]));
@@ -509,7 +510,7 @@ t('§11 clients lists every handshaked connection, requester included, not those
   const v3 = await b.list('clients');
   const ofA = v3.find((m) => m['client-id'] === a.clientId)!;
   assert.is(ofA['protocol-version'], 2n);
-  assert.match(v3.find((m) => m['client-id'] === b.clientId)!['client-address'] as string, /^tcp:127\.0\.0\.2:\d+$/);
+  assert.match(v3.find((m) => m['client-id'] === b.clientId)!['client-address'] as string, clientAddressPattern(USER_A));
 });
 
 // ----------------------------------------------------------- §13 timeline
@@ -603,16 +604,16 @@ t('B3 substring filters on integer-valued props, in services and in live subscri
   assert.is(d.pafd.proc.exitCode, null);
 });
 
-t('B8 after a takeover of V\'s orphan, V\'s client id is free for a different user', async ({ d }) => {
+withUsers(t, 2)('B8 after a takeover of V\'s orphan, V\'s client id is free for a different user', async ({ d }) => {
   const { w, ta } = await watcher(d);
-  const v = await d.pool.open({ localAddress: USER_A });
+  const v = await d.pool.open({ user: USER_A });
   const id = randomId();
   await published(v, w, ta, id, 1, {}, 60);
   await orphaned(v, w, ta, id);
-  const c = await d.pool.open({ localAddress: USER_A });
+  const c = await d.pool.open({ user: USER_A });
   assertComplete(await c.publish(id, 1, {}, 60));
   assertMatch(await nextAbout(w, ta, id), ta, 'modified', { id, generation: 1, props: {}, ttl: 60, clientId: c.clientId });
-  const stranger = d.pool.add(await WireClient.connect(d.addr, USER_B));
+  const stranger = d.pool.add(await WireClient.connect(d.addr, { user: USER_B }));
   stranger.clientId = v.clientId;
   assertComplete(await stranger.hello());
   assertComplete(await stranger.ping());

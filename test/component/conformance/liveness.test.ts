@@ -1,5 +1,5 @@
 // Conformance §3 (liveness L1–L11) and the track defects of the original
-// (discrepancies.md B5, B6), against the real pafd over TCP.
+// (discrepancies.md B5, B6), against the real pafd over the matrix transport.
 //
 // Timing: the warning timer fires U(0.45, 0.55)·max_idle after the last
 // message and the timeout 0.5·max_idle after the warning (semantics.md
@@ -9,12 +9,13 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPafd } from '../helpers/pafd';
-import type { Pafd } from '../helpers/pafd';
-import { WireClient, randomId } from '../helpers/wire';
+import { startPafd } from '../../helpers/pafd';
+import { freshAddress } from '../../helpers/transport';
+import type { Pafd } from '../../helpers/pafd';
+import { WireClient, randomId } from '../../helpers/wire';
 import {
   SCHEDULING_SLACK_S, assertPings, assertWithin, closedAt, isQuery, nowS, openTracked, openV2, pace, replyToQuery, timeOf,
-} from '../helpers/robust';
+} from '../../helpers/robust';
 
 /** The idle limits of the test domain (domain 0). */
 const IDLE = { min: 2, max: 4 };
@@ -25,9 +26,9 @@ const TIMEOUT_FRACTION = 0.5;
 
 const CONFIG = `
 domains:
-  - sockets: [tcp:127.0.0.1:0]
+  - sockets: [${freshAddress()}]
     idle: {min: ${IDLE.min}, max: ${IDLE.max}}
-  - sockets: [tcp:127.0.0.1:0]
+  - sockets: [${freshAddress()}]
 `;
 
 interface Ctx { pafd: Pafd; idle: string; defaults: string; bystander: WireClient }

@@ -1,22 +1,23 @@
-// Conformance §6 (robustness R1–R9) over TCP, the malformed-input rules of
-// protocol.md §2 and §4.3, and the crash defects of the original
-// (discrepancies.md B2, B4, B13): every bad input closes only the
-// offending connection, without a reply, and a client that was connected
-// all along still answers ping afterwards.
+// Conformance §6 (robustness R1–R9) over the matrix transport, the
+// malformed-input rules of protocol.md §2 and §4.3, and the crash defects
+// of the original (discrepancies.md B2, B4, B13): every bad input closes
+// only the offending connection, without a reply, and a client that was
+// connected all along still answers ping afterwards.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPafd } from '../helpers/pafd';
-import type { Pafd } from '../helpers/pafd';
-import { WireClient, randomId } from '../helpers/wire';
-import type { Msg } from '../helpers/wire';
+import { startPafd } from '../../helpers/pafd';
+import { freshAddress, withRawBytes } from '../../helpers/transport';
+import type { Pafd } from '../../helpers/pafd';
+import { WireClient, randomId } from '../../helpers/wire';
+import type { Msg } from '../../helpers/wire';
 import {
   assertPings, collect, frameHeader, inBatches, nowS, openTracked, openV2, pace, pingLatency, publishMany, rssBytes,
-} from '../helpers/robust';
+} from '../../helpers/robust';
 
 /** Conformance R6/R8: other clients' ping round trip while one client loads the server. */
 const MAX_PING_LATENCY_S = 0.5;
-/** XCM's TCP receive limit (transports.md §3). */
+/** XCM's TCP/TLS receive limit (transports.md §3). */
 const MAX_FRAME = 262144;
 /** Way beyond the JSON parser's nesting bound, still within one 65535-byte message. */
 const DEEP_NESTING = 30000;
@@ -25,7 +26,7 @@ interface Ctx { pafd: Pafd; address: string; bystander: WireClient }
 const t = suite<Ctx>('robustness', {} as Ctx);
 
 t.before(async (ctx) => {
-  ctx.pafd = await startPafd(['tcp:127.0.0.1:0']);
+  ctx.pafd = await startPafd([freshAddress()]);
   ctx.address = ctx.pafd.addresses[0]!;
   // The already-connected client that must keep working (v2: never idled out).
   ctx.bystander = await openV2(ctx.address);
@@ -126,8 +127,11 @@ const BAD_INPUTS: [id: string, what: string, send: (v: Victim) => void | Promise
   ['B13', 'a boolean prop value', ({ c }) => c.sendFrame('{"ta-cmd":"publish","ta-id":100,"msg-type":"request","service-id":1,"generation":0,"service-props":{"a":[true]},"ttl":5}')],
 ];
 
+/** Cases that write bytes outside the message framing: byte streams only (tcp, tls). */
+const FRAMING_CASES = new Set(['R5']);
+
 for (const [id, what, send] of BAD_INPUTS) {
-  t(`${id} ${what} closes only that connection, with no reply`, async ({ address, bystander }) => {
+  (FRAMING_CASES.has(id) ? withRawBytes(t) : t)(`${id} ${what} closes only that connection, with no reply`, async ({ address, bystander }) => {
     const victim = await openVictim(address);
     await send(victim);
     await victim.c.expectClosed();
@@ -155,7 +159,7 @@ t('R6 a client that requests 50 × 1000 services without reading does not slow o
 
   const slow = await openV2(address);
   try {
-    slow.socket.pause();
+    slow.pauseReading();
     const tas = new Set<bigint>();
     for (let i = 0; i < REQUESTS; i++) {
       const ta = slow.taId();
@@ -173,7 +177,7 @@ t('R6 a client that requests 50 × 1000 services without reading does not slow o
     assert.ok(worst < MAX_PING_LATENCY_S, `worst ping ${worst.toFixed(3)} s`);
     assert.not.ok(slow.isClosed, 'the slow client is not disconnected');
 
-    slow.socket.resume();
+    slow.resumeReading();
     const msgs = await collect(slow, REQUESTS * (SERVICES + 2), (m) => tas.has(m['ta-id'] as bigint), 60000);
     const perTa = new Map<bigint, { accept: number; notify: number; complete: number }>();
     for (const m of msgs) {
@@ -210,8 +214,8 @@ t('R7 250 tracked publishing and subscribing clients dropped abruptly (75 % FIN,
   const ids = new Set(clients.map((c) => c.clientId));
 
   clients.forEach((c, i) => {
-    if (i % 4 === 3) c.socket.resetAndDestroy();
-    else c.socket.destroy();
+    if (i % 4 === 3) c.abort();
+    else c.close();
   });
   await assertPings(bystander, 'ping right after the kill');
   // Every killed client's service becomes an orphan: the server has seen every close.

@@ -1,15 +1,17 @@
 // Conformance §4: publish, unpublish and subscribe (P1–P23) against the
-// real pafd bundle over TCP. Every test gets its own pafd so that listings
-// and match-all subscriptions see exactly what the test did.
+// real pafd bundle over the matrix transport (helpers/transport.ts). Every
+// test gets its own pafd so that listings and match-all subscriptions see
+// exactly what the test did.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomId } from '../helpers/wire';
-import type { Domain } from '../helpers/directory-model';
+import { randomId } from '../../helpers/wire';
+import { withUsers } from '../../helpers/transport';
+import type { Domain } from '../../helpers/directory-model';
 import {
   USER_A, assertComplete, assertDisappeared, assertFail, assertListed, assertMatch,
   drain, publishPipelined, startDomain, stopDomain, subscribeOk, wireProps,
-} from '../helpers/directory-model';
+} from '../../helpers/directory-model';
 
 /** The spec's "no notification within 0.5 s". */
 const QUIET_MS = 500;
@@ -268,9 +270,9 @@ t('P18 a client of the same user republishes (same or higher generation) and unp
   assert.is((await a.list('services')).length, 0);
 });
 
-t('P19 another user can neither unpublish nor republish a service; a client of the owning user can', async ({ d }) => {
+withUsers(t, 2)('P19 another user can neither unpublish nor republish a service; a client of the owning user can', async ({ d }) => {
   const u1 = await d.pool.open();
-  const u2 = await d.pool.open({ localAddress: USER_A });
+  const u2 = await d.pool.open({ user: USER_A });
   const ta = await subscribeOk(u2, randomId());
   const id = randomId();
   const props = wireProps({ name: ['mine'] });
@@ -282,7 +284,7 @@ t('P19 another user can neither unpublish nor republish a service; a client of t
   assert.is((await drain(u2, ta)).length, 0);
   const listed = await u2.list('services');
   assertListed(listed[0], { id, generation: 1, props, ttl: 10, clientId: u1.clientId });
-  // A later client of user 1 (same source address) succeeds.
+  // A later client of user 1 (the same identity) succeeds.
   const u1b = await d.pool.open();
   assertComplete(await u1b.unpublish(id));
   // ... and the reverse direction: user 2's service is out of user 1's reach.

@@ -1,18 +1,21 @@
-// Conformance §7: resource limits (X1–X7) over TCP. Users are source
-// addresses (user id ip:<source>): A = 127.0.0.2, B = 127.0.0.3 and the
-// observer 127.0.0.4. The UX domain's single `default` user of X6 becomes
-// "all clients from one source address". Every test gets its own pafd
+// Conformance §7: resource limits (X1–X7) over the matrix transport.
+// Users A, B and the observer C are helpers/transport.ts users 0, 1, 2:
+// source addresses 127.0.0.2-4 over tcp, certificates client0-2 over tls.
+// Over ux every client is the one user `default`, so only the scenarios
+// that need no second user run there (the spec's own TLS + UX fixture is
+// test/component/limits-tls-ux.test.ts). Every test gets its own pafd
 // with the fixture limits.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Msg } from '../helpers/wire';
-import { WireClient, randomId } from '../helpers/wire';
-import type { Domain } from '../helpers/directory-model';
+import type { Msg } from '../../helpers/wire';
+import { WireClient, randomId } from '../../helpers/wire';
+import type { Domain } from '../../helpers/directory-model';
 import {
   USER_A, USER_B, USER_C, assertComplete, assertFail, publishPipelined, startDomain, stopDomain, subscribeOk,
-} from '../helpers/directory-model';
-import { stringifyJson } from '../../src/core/json';
+} from '../../helpers/directory-model';
+import { freshAddress, withUsers } from '../../helpers/transport';
+import { stringifyJson } from '../../../src/core/json';
 
 const USER_CLIENTS = 3, TOTAL_CLIENTS = 5;
 const USER_SERVICES = 128, TOTAL_SERVICES = 192;
@@ -21,7 +24,7 @@ const USER_SUBSCRIPTIONS = 99, TOTAL_SUBSCRIPTIONS = 100;
 const CONFIG = `
 domains:
   - sockets:
-      - tcp:127.0.0.1:0
+      - ${freshAddress()}
 resources:
   total: {clients: ${TOTAL_CLIENTS}, services: ${TOTAL_SERVICES}, subscriptions: ${TOTAL_SUBSCRIPTIONS}}
   user: {clients: ${USER_CLIENTS}, services: ${USER_SERVICES}, subscriptions: ${USER_SUBSCRIPTIONS}}
@@ -41,10 +44,10 @@ t.after.each(async (ctx) => { await stopDomain(ctx.d); });
  * server may fail its hello with insufficient-resources, close the
  * connection (admission control, semantics.md §8.3) or leave it unserved.
  */
-async function assertNoSession(d: Domain, localAddress: string): Promise<void> {
+async function assertNoSession(d: Domain, user: number): Promise<void> {
   let c: WireClient;
   try {
-    c = d.pool.add(await WireClient.connect(d.addr, localAddress));
+    c = d.pool.add(await WireClient.connect(d.addr, { user }));
   } catch {
     return; // refused at the transport level
   }
@@ -58,9 +61,9 @@ async function assertNoSession(d: Domain, localAddress: string): Promise<void> {
 }
 
 /** Opens `n` clients of a user with a successful hello each. */
-async function openClients(d: Domain, localAddress: string, n: number): Promise<WireClient[]> {
+async function openClients(d: Domain, user: number, n: number): Promise<WireClient[]> {
   const out = [];
-  for (let i = 0; i < n; i++) out.push(await d.pool.open({ localAddress }));
+  for (let i = 0; i < n; i++) out.push(await d.pool.open({ user }));
   return out;
 }
 
@@ -68,10 +71,10 @@ function serviceBatch(n: number, tag: string, ttl = 60) {
   return Array.from({ length: n }, (_, i) => ({ id: randomId(), generation: 1, props: { tag: [tag], i: [BigInt(i)] }, ttl }));
 }
 
-t('X1 a user gets 3 clients; the 4th hello fails insufficient-resources; clients lists 3 + the observer', async ({ d }) => {
-  const observer = await d.pool.open({ localAddress: USER_C });
+withUsers(t, 2)('X1 a user gets 3 clients; the 4th hello fails insufficient-resources; clients lists 3 + the observer', async ({ d }) => {
+  const observer = await d.pool.open({ user: USER_C });
   const a = await openClients(d, USER_A, USER_CLIENTS);
-  const fourth = d.pool.add(await WireClient.connect(d.addr, USER_A));
+  const fourth = d.pool.add(await WireClient.connect(d.addr, { user: USER_A }));
   assertFail(await fourth.hello(), 'insufficient-resources');
   fourth.close();
   const listed = await observer.list('clients');
@@ -82,7 +85,7 @@ t('X1 a user gets 3 clients; the 4th hello fails insufficient-resources; clients
   );
 });
 
-t('X2 another user opens 2 more clients (total 5); the next client gets no session', async ({ d }) => {
+withUsers(t, 3)('X2 another user opens 2 more clients (total 5); the next client gets no session', async ({ d }) => {
   await openClients(d, USER_A, USER_CLIENTS);
   const b = await openClients(d, USER_B, TOTAL_CLIENTS - USER_CLIENTS);
   await assertNoSession(d, USER_B);
@@ -90,7 +93,7 @@ t('X2 another user opens 2 more clients (total 5); the next client gets no sessi
   assert.is((await b[0].list('clients')).length, TOTAL_CLIENTS);
 });
 
-t('X3 services: user A publishes 128, the 129th fails; user B 64, the next fails; services counts match', async ({ d }) => {
+withUsers(t, 3)('X3 services: user A publishes 128, the 129th fails; user B 64, the next fails; services counts match', async ({ d }) => {
   const [a] = await openClients(d, USER_A, 1);
   const [b] = await openClients(d, USER_B, 1);
   const [c] = await openClients(d, USER_C, 1);
@@ -110,7 +113,7 @@ t('X3 services: user A publishes 128, the 129th fails; user B 64, the next fails
   assertComplete(await a.publish(mine['service-id'] as bigint, 2, { tag: ['a'] }, 60));
 });
 
-t('X4 subscriptions: 99 for user A, the next fails; 1 for user B, the next fails', async ({ d }) => {
+withUsers(t, 2)('X4 subscriptions: 99 for user A, the next fails; 1 for user B, the next fails', async ({ d }) => {
   const [a] = await openClients(d, USER_A, 1);
   const [b] = await openClients(d, USER_B, 1);
   for (let i = 0; i < USER_SUBSCRIPTIONS; i++) await subscribeOk(a, randomId(), `(i=${i})`);
@@ -120,8 +123,8 @@ t('X4 subscriptions: 99 for user A, the next fails; 1 for user B, the next fails
   assert.is((await b.list('subscriptions')).length, TOTAL_SUBSCRIPTIONS);
 });
 
-t('X5 after all consumers exit only the observer is listed and every resource is free again', async ({ d }) => {
-  const observer = await d.pool.open({ localAddress: USER_C });
+withUsers(t, 3)('X5 after all consumers exit only the observer is listed and every resource is free again', async ({ d }) => {
+  const observer = await d.pool.open({ user: USER_C });
   const watch = await subscribeOk(observer, randomId());
   const a = await openClients(d, USER_A, USER_CLIENTS);
   const [b] = await openClients(d, USER_B, 1);
@@ -155,7 +158,7 @@ t('X5 after all consumers exit only the observer is listed and every resource is
   for (let i = 0; i < USER_SUBSCRIPTIONS; i++) await subscribeOk(again[2], randomId());
 });
 
-t('X6 all clients of one source address are one user: 128 services by two clients, a third client\'s next fails until they exit', async ({ d }) => {
+withUsers(t, 2)('X6 all clients of one identity are one user: 128 services by two clients, a third client\'s next fails until they exit', async ({ d }) => {
   const publishers = await openClients(d, USER_A, 2);
   const other = (await openClients(d, USER_A, 1))[0];
   const watch = await subscribeOk(other, randomId(), '(tag=full)');
@@ -178,11 +181,11 @@ t('X6 all clients of one source address are one user: 128 services by two client
 
 t('X7 the total client limit also gates connections that never say hello', async ({ d }) => {
   const raw = [];
-  for (let i = 0; i < TOTAL_CLIENTS; i++) raw.push(d.pool.add(await WireClient.connect(d.addr, USER_A)));
+  for (let i = 0; i < TOTAL_CLIENTS; i++) raw.push(d.pool.add(await WireClient.connect(d.addr, { user: USER_A })));
   await assertNoSession(d, USER_B);
   // The handshake deadline frees the slots; then a normal client gets in.
   await Promise.all(raw.map((c) => c.expectClosed(HANDSHAKE_CLOSE_MS)));
-  const late = await d.pool.open({ localAddress: USER_B });
+  const late = await d.pool.open({ user: USER_B });
   assertComplete(await late.ping());
 });
 
