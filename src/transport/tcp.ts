@@ -137,15 +137,25 @@ export function listenTcp(addr: Address & { host: string; port: number }, onConn
       const remote = renderIpAddress('tcp', ip, port);
       onConnection(new FramedConnection(socket, remote, ipUser(remote)));
     });
+    listenServer(server, addr).then((port) => resolve({
+      address: `tcp:${addr.host}:${port}`,
+      close: () => new Promise<void>((done) => server.close(() => done())),
+    }), reject);
+  });
+}
+
+/**
+ * Binds a TCP or TLS server socket with XCM's backlog; resolves with the
+ * port actually bound (port 0 asks the kernel). After binding, accept
+ * errors (EMFILE) are transient and the server keeps listening.
+ */
+export function listenServer(server: net.Server, addr: { host: string; port: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: bindHost(addr.host), port: addr.port, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
-      server.on('error', () => { /* accept errors (EMFILE) are transient; the server keeps listening */ });
-      const bound = server.address() as net.AddressInfo;
-      resolve({
-        address: `tcp:${addr.host}:${bound.port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
+      server.on('error', () => {});
+      resolve((server.address() as net.AddressInfo).port);
     });
   });
 }

@@ -9,13 +9,11 @@ import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Address } from './address';
 import { bindHost, parseAddress, renderIpAddress } from './address';
-import { FramedConnection, ipUser } from './tcp';
+import { FramedConnection, ipUser, listenServer } from './tcp';
 import type { TlsCredentialFiles } from './tls-credentials';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
 import { skiUserId } from './x509';
 
-/** XCM's server backlog. */
-const LISTEN_BACKLOG = 32;
 /** XCM's keepalive idle time (the rest of XCM's TCP options are out of Node's reach). */
 const KEEPALIVE_IDLE_MS = 1000;
 /**
@@ -228,13 +226,8 @@ export function listenTls(
       onConnection(new FramedConnection(socket, remote, peerUser(socket, remote)));
     });
 
-    server.once('error', reject);
-    server.listen({ host: bindHost(addr.host), port: addr.port, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', reject);
-      server.on('error', () => { /* accept errors (EMFILE) are transient; the server keeps listening */ });
-      const bound = server.address() as net.AddressInfo;
-      resolve({
-        address: `tls:${addr.host}:${bound.port}`,
+    listenServer(server, addr).then((port) => resolve({
+        address: `tls:${addr.host}:${port}`,
         setCredentials(next: TlsCredentialFiles): void {
           const loaded = loadCredentials(next);
           server.setSecureContext(loaded.options);
@@ -246,8 +239,7 @@ export function listenTls(
           for (const raw of handshaking.values()) raw.destroy();
           handshaking.clear();
         }),
-      });
-    });
+      }), reject);
   });
 }
 
