@@ -110,7 +110,7 @@ function installContext(server: tls.Server, context: tls.SecureContext): void {
  * except with CRL checking, also as XCM. Throws a one-line error naming
  * the file or the problem.
  */
-function loadCredentials(files: TlsCredentialFiles): { options: tls.SecureContextOptions; context: tls.SecureContext } {
+export function loadCredentials(files: TlsCredentialFiles): { options: tls.SecureContextOptions; context: tls.SecureContext } {
   const options: tls.SecureContextOptions = {
     cert: readCredential('certificate', files.cert),
     key: readCredential('private key', files.key),
