@@ -144,6 +144,14 @@ static napi_value throw_errno(napi_env env, const char *syscall, int err, const 
     return NULL;
 }
 
+/* Closes a socket that failed half-way through its set-up and throws the
+ * errno of the failed call (saved first: close may change errno). */
+static napi_value close_and_throw(napi_env env, int fd, const char *syscall) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, syscall, err, NULL);
+}
+
 static napi_value throw_type(napi_env env, const char *message) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
     return NULL;
@@ -623,16 +631,10 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
     if (fd < 0)
         return throw_errno(env, "socket", errno, NULL);
     set_int_option(fd, SOL_SOCKET, SO_PASSCRED, 1);
-    if (bind(fd, (struct sockaddr *)&sun, addrlen) < 0) {
-        int err = errno;
-        close(fd);
-        return throw_errno(env, "bind", err, NULL);
-    }
-    if (listen(fd, LISTEN_BACKLOG) < 0) {
-        int err = errno;
-        close(fd);
-        return throw_errno(env, "listen", err, NULL);
-    }
+    if (bind(fd, (struct sockaddr *)&sun, addrlen) < 0)
+        return close_and_throw(env, fd, "bind");
+    if (listen(fd, LISTEN_BACKLOG) < 0)
+        return close_and_throw(env, fd, "listen");
     if (new_sock(env, st, fd, KIND_LISTENER, &external) == NULL)
         return NULL;
     return external;
@@ -655,11 +657,8 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
     do
         rc = connect(fd, (struct sockaddr *)&sun, addrlen);
     while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
-        int err = errno;
-        close(fd);
-        return throw_errno(env, "connect", err, NULL);
-    }
+    if (rc < 0)
+        return close_and_throw(env, fd, "connect");
     if (new_sock(env, st, fd, KIND_CONNECTION, &external) == NULL)
         return NULL;
     return external;
@@ -676,11 +675,8 @@ static napi_value js_bind_datagram(napi_env env, napi_callback_info info) {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return throw_errno(env, "socket", errno, NULL);
-    if (bind(fd, (struct sockaddr *)&sun, addrlen) < 0) {
-        int err = errno;
-        close(fd);
-        return throw_errno(env, "bind", err, NULL);
-    }
+    if (bind(fd, (struct sockaddr *)&sun, addrlen) < 0)
+        return close_and_throw(env, fd, "bind");
     if (new_sock(env, st, fd, KIND_DATAGRAM, &external) == NULL)
         return NULL;
     return external;
