@@ -25,9 +25,20 @@ import { normalizeProps } from './props-input';
 export const MIN_PROTOCOL_VERSION = 2;
 export const MAX_PROTOCOL_VERSION = 3;
 
+/** Ids drawn per refill of the random pool: one getrandom call serves this many. */
+const IDS_PER_REFILL = 256;
+let idPool = Buffer.alloc(0);
+let idPoolOffset = 0;
+
 /** A random id in 0…2^63−1 (client, service and subscription ids; protocol.md §7). */
 export function randomId(): bigint {
-  return randomBytes(8).readBigUInt64BE() & MAX_UINT63;
+  if (idPoolOffset >= idPool.length) {
+    idPool = randomBytes(8 * IDS_PER_REFILL);
+    idPoolOffset = 0;
+  }
+  const id = idPool.readBigUInt64BE(idPoolOffset) & MAX_UINT63;
+  idPoolOffset += 8;
+  return id;
 }
 
 /** A random service id. */

@@ -8,8 +8,19 @@
 // schema is used here so existing files mean the same thing.
 
 import { readFileSync } from 'node:fs';
-import { isScalar, parseDocument, visit } from 'yaml';
 import type { Document } from 'yaml';
+
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+/**
+ * The YAML library, loaded on first use: a pafd started without a
+ * configuration file never pays for it (about 2 MiB of resident memory
+ * for the library's code and objects on a board).
+ */
+function yaml(): YamlModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return yamlModule ??= require('yaml') as YamlModule;
+}
 import { AddressError, isMessagingTransport, parseAddress } from '../transport/address';
 import type { Address } from '../transport/address';
 
@@ -411,6 +422,7 @@ function firstLine(s: string): string {
 /** The text of the mapping key that starts at `offset`, for naming a duplicate key. */
 function keyAt(doc: Document, offset: number): string | undefined {
   let found: string | undefined;
+  const { isScalar, visit } = yaml();
   visit(doc, {
     Pair(_, pair) {
       if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
@@ -434,7 +446,7 @@ function yamlProblem(doc: Document, code: string, message: string, offset: numbe
 
 /** Parses and validates a YAML configuration; `source` names it in error messages. */
 export function parseConfigText(text: string, source: string): ServerConfig {
-  const doc = parseDocument(text, { version: '1.1', intAsBigInt: true, prettyErrors: false, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { version: '1.1', intAsBigInt: true, prettyErrors: false, uniqueKeys: true });
   const yamlError = doc.errors[0];
   if (yamlError !== undefined) {
     const offset = yamlError.pos[0];

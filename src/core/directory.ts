@@ -15,6 +15,8 @@ import { OrphanTimer, Service } from './service';
 import type { Session } from './session';
 import { Subscription } from './subscription';
 import { SubscriptionIndex } from './subscription-index';
+import { ServiceIndex } from './service-index';
+import { guardOf } from './filter-guard';
 import { TimerQueue } from './timer-queue';
 import { envelope } from '../protocol/encode';
 
@@ -45,6 +47,9 @@ export class Directory {
   readonly orphans = new TimerQueue<OrphanTimer>();
   readonly stats: DirectoryStats = { notifications: 0, expired: 0 };
   private readonly index = new SubscriptionIndex<Subscription>();
+  /** Services by the prop values subscriptions test for equality: initial bursts. */
+  private readonly serviceIndex = new ServiceIndex<Service>();
+  private nextSeq = 0;
   private orphanCount = 0;
 
   constructor(
@@ -91,7 +96,7 @@ export class Directory {
       this.orphans.schedule(orphan, now + Number(service.ttl));
       this.announceModified(service, service.props);
     }
-    session.services.clear();
+    session.unbindAll();
 
     const client = this.clients.get(session.clientId!);
     if (client && client.session === session) {
@@ -112,7 +117,9 @@ export class Directory {
     if (!existing) {
       if (!this.limits.tryAllocate('services', session.user)) return 'insufficient-resources';
       const service = new Service(id, generation, props, ttl, client, session.user);
+      service.seq = this.nextSeq++;
       this.services.set(id, service);
+      this.serviceIndex.added(service);
       client.services.count++;
       service.boundTo = session;
       session.bind(service);
@@ -146,13 +153,17 @@ export class Directory {
     // Row 7: a newer generation is always a modification.
     const oldProps = s.props;
     const ttlChanged = ttl !== s.ttl;
-    // The connection it leaves must forget the old TTL too (semantics.md §7.2).
-    if (ttlChanged) s.boundTo?.ttlChanged();
+    // A connection's idle limit follows the TTLs bound to it (semantics.md
+    // §7.2): unbind under the old TTL, rebind below under the new one.
+    if (ttlChanged && s.boundTo) {
+      s.boundTo.unbind(s);
+      s.boundTo = undefined;
+    }
     s.generation = generation;
     s.props = props;
     s.ttl = ttl;
+    if (props !== oldProps) this.serviceIndex.changed(s, oldProps);
     this.rebind(s, client, session);
-    if (ttlChanged) session.ttlChanged();
     this.announceModified(s, oldProps);
     return undefined;
   }
@@ -207,6 +218,7 @@ export class Directory {
 
   private remove(s: Service): void {
     this.services.delete(s.id);
+    this.serviceIndex.removed(s);
     if (s.orphan) {
       this.orphanCount--;
       this.orphans.cancel(s.orphan);
@@ -247,7 +259,9 @@ export class Directory {
 
   /** The initial burst: an `appeared` for every matching service, orphans included. */
   announceExisting(sub: Subscription): void {
-    for (const s of this.services.values()) {
+    const guard = sub.filter === null ? null : guardOf(sub.filter);
+    const candidates = this.serviceIndex.candidates(guard, this.services.values(), this.services.size);
+    for (const s of candidates ?? this.services.values()) {
       if (sub.filter === null || matchFilter(sub.filter, s.props)) {
         sub.session.send(sub.notifyPrefix + MATCH_APPEARED + this.stateBody(s));
         this.stats.notifications++;

@@ -31,6 +31,8 @@ export class Service {
   orphan: OrphanTimer | undefined = undefined;
   /** The connection it is bound to; undefined while an orphan. */
   boundTo: Session | undefined = undefined;
+  /** Position in publish order, set by the directory; orders initial bursts. */
+  seq = 0;
 
   constructor(
     readonly id: bigint,

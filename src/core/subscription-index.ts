@@ -1,75 +1,14 @@
 // Pre-selects the subscriptions a service change may concern, so that a
 // publish evaluates a few filters instead of every subscription's.
 //
-// Each filter is reduced to a *guard*: a set of atoms of which at least one
-// must hold for the filter to be true. An atom is either "the service has
-// key k with a value whose text is v" (implied by an equality test) or "the
-// service has key k" (implied by presence, substring, > and <). An item is
-// filed under each atom of its guard; a service then only reaches the items
+// Each filter is reduced to its guard (filter-guard.ts); an item is filed
+// under each atom of its guard; a service then only reaches the items
 // filed under its own keys and (key, value text) pairs. Filters with no
 // guard (match-all, negations, ...) are visited on every call.
 
 import { valueText, type Props } from './props';
 import type { Filter } from './filter';
-
-/** Guard atom: `value === null` means "has key", otherwise "has key with this value text". */
-interface Atom {
-  readonly key: string;
-  readonly value: string | null;
-}
-
-/** A guard: the filter can only be true if at least one atom holds. */
-type Guard = readonly Atom[];
-
-// Relative cost of an atom when choosing between the guards of `and`
-// operands: a (key, value) atom reaches only services carrying that exact
-// value, a bare key atom reaches every service that has the key at all.
-const EQ_ATOM_COST = 1;
-const KEY_ATOM_COST = 16;
-
-function guardCost(guard: Guard): number {
-  let cost = 0;
-  for (const a of guard) cost += a.value === null ? KEY_ATOM_COST : EQ_ATOM_COST;
-  return cost;
-}
-
-/** The cheapest guard the filter implies, or null if it implies none. */
-function guardOf(filter: Filter): Guard | null {
-  switch (filter.op) {
-    case 'eq':
-      return [{ key: filter.key, value: filter.value }];
-    case 'present':
-    case 'substring':
-    case 'gt':
-    case 'lt':
-      return [{ key: filter.key, value: null }];
-    case 'and': {
-      // Every operand must hold, so any operand's guard is a guard of the whole.
-      let best: Guard | null = null;
-      let bestCost = Infinity;
-      for (const f of filter.operands) {
-        const g = guardOf(f);
-        if (g === null) continue;
-        const cost = guardCost(g);
-        if (cost < bestCost) { best = g; bestCost = cost; }
-      }
-      return best;
-    }
-    case 'or': {
-      // Some operand must hold: the union of their guards, if all have one.
-      const atoms: Atom[] = [];
-      for (const f of filter.operands) {
-        const g = guardOf(f);
-        if (g === null) return null;
-        for (const a of g) atoms.push(a);
-      }
-      return atoms;
-    }
-    case 'not':
-      // A negation holds precisely when something is absent: no positive guard.
-      return null;
-  }
-}
+import { guardOf, type Guard } from './filter-guard';
 
 /** Per-item bookkeeping; the sets hold these so a visit can be marked in place. */
 interface Entry<T> {
@@ -186,6 +125,9 @@ export class SubscriptionIndex<T> {
   private visitScan(visit: (item: T) => void): void {
     const epoch = this.epoch;
     for (const entry of this.scan) {
+      // A Set iteration also reaches entries added during it; those were
+      // marked with this epoch when added and must wait for the next call.
+      if (entry.visited === epoch) continue;
       entry.visited = epoch;
       visit(entry.item);
     }

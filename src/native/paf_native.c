@@ -46,7 +46,8 @@
 #define MAX_MESSAGE (256 * 1024)
 /* XCM asks for a send buffer this large so a maximal message fits. */
 #define SEND_BUFFER_SIZE (256 * 1024)
-#define LISTEN_BACKLOG 32
+/* XCM uses 32; a reconnect storm of thousands of clients needs more (README, "Decisions"). */
+#define LISTEN_BACKLOG 1024
 /* Work done per readiness event before other sockets get their turn. */
 #define ACCEPTS_PER_EVENT 16
 #define RECEIVES_PER_EVENT 64
@@ -619,7 +620,7 @@ static bool get_address(napi_env env, napi_value name_arg, napi_value abstract_a
     return true;
 }
 
-/* listen(name, abstract): handle. Binds and listens with backlog 32. */
+/* listen(name, abstract): handle. Binds and listens with backlog LISTEN_BACKLOG. */
 static napi_value js_listen(napi_env env, napi_callback_info info) {
     GET_ARGS(2);
     struct sockaddr_un sun;

@@ -8,7 +8,7 @@
 // is configured and is computed when scraped. Without a `metrics` section
 // pafd opens no port and arms no timer for it.
 
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
@@ -237,7 +237,8 @@ export class MetricsEndpoint {
   static start(config: MetricsConfig, domains: () => readonly DomainServer[], version: string, log: Logger): Promise<MetricsEndpoint> {
     const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     const startTimeSeconds = Math.round((Date.now() - performance.now()) / 1000);
-    const server = http.createServer((req, res) => {
+    // Loaded here: a pafd without metrics never loads the HTTP stack.
+    const server = (require('node:http') as typeof http).createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== METRICS_PATH) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; metrics are at ${METRICS_PATH}\n`);

@@ -6,8 +6,11 @@ import { bindHost, renderIpAddress } from './address';
 import { FRAME_HEADER_LENGTH, FrameDecoder, MAX_FRAME_PAYLOAD } from './framing';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
 
-/** XCM's server backlog. */
-const LISTEN_BACKLOG = 32;
+/**
+ * Server backlog; XCM's is 32, but a reconnect storm of thousands of
+ * clients then loses handshakes (README, "Decisions").
+ */
+export const LISTEN_BACKLOG = 1024;
 /** XCM's keepalive idle time; interval and count are left to the OS (Node cannot set them). */
 const KEEPALIVE_IDLE_MS = 1000;
 /**

@@ -3,10 +3,9 @@
 // name checks), then the same length-prefixed frames as `tcp`. The peer's
 // user id is the Subject Key Identifier of its certificate.
 
-import { constants as cryptoConstants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { Address } from './address';
 import { bindHost, parseAddress, renderIpAddress } from './address';
 import { FramedConnection, ipUser, listenServer } from './tcp';
@@ -40,8 +39,20 @@ export const XCM_TLS_CIPHERS: string = [...TLS13_SUITES, ...TLS12_CIPHERS].join(
  * session cache (no internal store, nobody listening for 'resumeSession')
  * nothing is ever resumed either: every connection does a full handshake.
  */
-const XCM_SECURE_OPTIONS = cryptoConstants.SSL_OP_NO_TICKET | cryptoConstants.SSL_OP_NO_COMPRESSION |
-  cryptoConstants.SSL_OP_NO_RENEGOTIATION;
+function xcmSecureOptions(): number {
+  const c = (require('node:crypto') as typeof import('node:crypto')).constants;
+  return c.SSL_OP_NO_TICKET | c.SSL_OP_NO_COMPRESSION | c.SSL_OP_NO_RENEGOTIATION;
+}
+
+let tlsModule: typeof tls | undefined;
+/**
+ * Node's TLS module, loaded when the first tls socket is made: loading it
+ * initializes OpenSSL's TLS state, about 1 MiB of resident memory that a
+ * pafd serving only tcp and ux never needs.
+ */
+function nodeTls(): typeof tls {
+  return tlsModule ??= require('node:tls') as typeof tls;
+}
 
 /** Called for every connection that did not make it through the TLS handshake and certificate checks. */
 export type HandshakeErrorHandler = (remote: string, reason: string) => void;
@@ -120,13 +131,13 @@ export function loadCredentials(files: TlsCredentialFiles): { options: tls.Secur
     ciphers: XCM_TLS_CIPHERS,
     // OpenSSL's built-in DH groups, so the DHE-RSA suites are usable as with XCM.
     dhparam: 'auto',
-    secureOptions: XCM_SECURE_OPTIONS,
+    secureOptions: xcmSecureOptions(),
     allowPartialTrustChain: files.crl === undefined,
   };
   if (files.crl !== undefined) options.crl = splitCrls(readCredential('CRL', files.crl));
   try {
     // Built here to report bad PEM or a key not matching the certificate now, in one line.
-    return { options, context: tls.createSecureContext(options) };
+    return { options, context: nodeTls().createSecureContext(options) };
   } catch (err) {
     throw new Error(`invalid TLS credentials (certificate ${files.cert}, key ${files.key}, trusted CAs ${files.tc}` +
       `${files.crl === undefined ? '' : `, CRL ${files.crl}`}): ${errorText(err)}`);
@@ -177,7 +188,7 @@ export function listenTls(
     return Promise.reject(err);
   }
   return new Promise((resolve, reject) => {
-    const server = tls.createServer({
+    const server = nodeTls().createServer({
       ...secure.options,
       requestCert: true,
       // Node's own rejectUnauthorized check drops a failed peer silently;
@@ -263,7 +274,7 @@ export function connectTls(address: string | IpAddress, files: TlsCredentialFile
       reject(err);
       return;
     }
-    const socket = tls.connect({
+    const socket = nodeTls().connect({
       secureContext,
       host: bindHost(addr.host),
       port: addr.port,

@@ -175,7 +175,7 @@ function clearStaleSocket(addon: NativeAddon, path: string, address: string): vo
 }
 
 /**
- * Binds a ux: or uxf: server socket (backlog 32) and hands every accepted
+ * Binds a ux: or uxf: server socket (backlog 1024) and hands every accepted
  * connection to onConnection. A uxf socket file is created with the
  * permissions the umask gives (as XCM does; connecting needs write
  * permission, so the umask or the directory decides who may connect) and

@@ -15,6 +15,7 @@ import { propsEqual } from '../../src/core/props';
 import type { Limits } from '../../src/core/limits';
 import { Liveness } from '../../src/core/liveness';
 import { prng } from '../helpers/prng';
+import { matchFilter, parseFilter } from '../../src/core/filter';
 
 const USER = 'default';
 const OTHER_USER = 'ip:10.0.0.9';
@@ -847,6 +848,37 @@ test('§7.2: a row 7 takeover with a longer TTL leaves the previous connection w
   assert.is(a.session.lowestTtl(), Infinity, 'nothing is bound to a any more');
   const liveness = new Liveness(w.clock, { min: 4, max: 30 });
   assert.is(liveness.maxIdle(a.session), 30);
+});
+
+test('§5: an initial burst found through the service index equals a scan, in publish order', () => {
+  const rnd = prng(11);
+  const w = new World();
+  const a = w.connect(A);
+  const choices = [FOO, FOO2, BAR, EMPTY, props({ name: ['foo', 'bar'] }), props({ name: '5' }), props({ name: 5n, port: 5n })];
+  const filters = ['(name=n1)', '(name=n2)', '(|(name=n3)(name=n4)(name=5))', '(&(name=n5)(!(port=1)))', '(name=foo)', '(name=bar)', '(name=5)', '(|(name=bar)(port=5))', '(&(name=foo)(port=80))', '(name=none)'];
+  // Subscribed before the churn too, so the index is built early and then kept current.
+  const early = w.connect(12n);
+  filters.forEach((f, i) => w.watch(early, 1000n + BigInt(i), f));
+  for (let step = 0; step < 600; step++) {
+    const id = BigInt(1 + Math.floor(rnd() * 200));
+    if (rnd() < 0.2) w.directory.unpublish(a.session, id);
+    else if (rnd() < 0.6) w.publish(a, id, BigInt(step), props({ name: `n${Math.floor(rnd() * 40)}` }), 5n);
+    else w.publish(a, id, BigInt(step), choices[Math.floor(rnd() * choices.length)]!, 5n);
+  }
+  const b = w.connect(11n);
+  let subId = 1n;
+  const burst = (filter: string | undefined) => {
+    w.watch(b, subId++, filter);
+    return b.take().map((m) => m['service-id'] as bigint);
+  };
+  const all = burst(undefined);
+  assert.ok(all.length > 50, 'a directory of some size');
+  const listed = [...w.directory.services.values()];
+  for (const filter of filters) {
+    const f = parseFilter(filter);
+    const expected = listed.filter((s) => matchFilter(f, s.props)).map((s) => s.id);
+    assert.equal(burst(filter), expected, filter);
+  }
 });
 
 // ------------------------------------------------ randomized consistency

@@ -1,0 +1,98 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ServiceIndex, MAX_INDEXED_NAMES } from '../../src/core/service-index';
+import { guardOf } from '../../src/core/filter-guard';
+import { parseFilter } from '../../src/core/filter';
+import { makeProps, type Props, type PropValue } from '../../src/core/props';
+
+interface Svc { props: Props; seq: number; id: string }
+
+let seq = 0;
+function svc(id: string, props: Record<string, PropValue[]>): Svc {
+  return { id, seq: seq++, props: makeProps(Object.entries(props)) };
+}
+
+function guard(text: string) {
+  return guardOf(parseFilter(text));
+}
+
+function ids(out: Svc[] | null): string[] | null {
+  return out === null ? null : out.map((s) => s.id);
+}
+
+function directory(n: number): Svc[] {
+  const all: Svc[] = [];
+  for (let i = 0; i < n; i++) all.push(svc(`s${i}`, { name: [`n${i}`], color: [i % 2 ? 'red' : 'green'], port: [BigInt(i % 10)] }));
+  return all;
+}
+
+test('equality on a unique name finds the one service, indexing the name on first use', () => {
+  const all = directory(100);
+  const idx = new ServiceIndex<Svc>();
+  assert.is(idx.indexedNames, 0);
+  assert.equal(ids(idx.candidates(guard('(name=n42)'), all, all.length)), ['s42']);
+  assert.is(idx.indexedNames, 1);
+  assert.equal(ids(idx.candidates(guard('(name=nothing)'), all, all.length)), []);
+});
+
+test('no guard, a presence atom or a negation means scan (null)', () => {
+  const all = directory(10);
+  const idx = new ServiceIndex<Svc>();
+  assert.is(idx.candidates(null, all, all.length), null);
+  assert.is(idx.candidates(guard('(name=*)'), all, all.length), null);
+  assert.is(idx.candidates(guard('(!(name=n1))'), all, all.length), null);
+  assert.is(idx.candidates(guard('(name=n*)'), all, all.length), null);
+});
+
+test('too many candidates means scan', () => {
+  const all = directory(100);
+  const idx = new ServiceIndex<Svc>();
+  // half the directory is green
+  assert.is(idx.candidates(guard('(color=green)'), all, all.length), null);
+  assert.equal(ids(idx.candidates(guard('(port=3)'), all, all.length)), ['s3', 's13', 's23', 's33', 's43', 's53', 's63', 's73', 's83', 's93']);
+});
+
+test('an or of names gives each service once, in publish order', () => {
+  const all = directory(100);
+  const idx = new ServiceIndex<Svc>();
+  assert.equal(ids(idx.candidates(guard('(|(name=n7)(name=n3)(name=n7))'), all, all.length)), ['s3', 's7']);
+  // integer and string values with one text: filed once
+  const dup = svc('dup', { name: ['5', 5n] });
+  const idx2 = new ServiceIndex<Svc>();
+  assert.equal(ids(idx2.candidates(guard('(name=5)'), [dup], 1000)), ['dup']);
+});
+
+test('added, changed and removed services keep the index current', () => {
+  const all = directory(20);
+  const idx = new ServiceIndex<Svc>();
+  assert.equal(ids(idx.candidates(guard('(name=x)'), all, 1000)), []);
+  const x = svc('x', { name: ['x'] });
+  all.push(x); idx.added(x);
+  const y = svc('y', { name: ['x', 'y'] });
+  all.push(y); idx.added(y);
+  assert.equal(ids(idx.candidates(guard('(name=x)'), all, 1000)), ['x', 'y']);
+  const before = y.props;
+  y.props = makeProps([['name', ['z']]]);
+  idx.changed(y, before);
+  assert.equal(ids(idx.candidates(guard('(name=x)'), all, 1000)), ['x']);
+  assert.equal(ids(idx.candidates(guard('(name=z)'), all, 1000)), ['y']);
+  idx.removed(x);
+  assert.equal(ids(idx.candidates(guard('(name=x)'), all, 1000)), []);
+  // a bucket that shrank back to one service still works
+  const a = svc('a', { tag: ['t'] }), b = svc('b', { tag: ['t'] });
+  idx.candidates(guard('(tag=t)'), [], 1000);
+  idx.added(a); idx.added(b); idx.removed(a);
+  assert.equal(ids(idx.candidates(guard('(tag=t)'), [b], 1000)), ['b']);
+  idx.removed(b);
+  assert.equal(ids(idx.candidates(guard('(tag=t)'), [], 1000)), []);
+});
+
+test(`at most ${MAX_INDEXED_NAMES} names are indexed; past that a subscribe scans`, () => {
+  const all = [svc('m', Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, ['v']])))];
+  const idx = new ServiceIndex<Svc>();
+  for (let i = 0; i < MAX_INDEXED_NAMES; i++) assert.equal(ids(idx.candidates(guard(`(k${i}=v)`), all, 100)), ['m']);
+  assert.is(idx.candidates(guard(`(k${MAX_INDEXED_NAMES}=v)`), all, 100), null);
+  assert.is(idx.indexedNames, MAX_INDEXED_NAMES);
+});
+
+test.run();
