@@ -43,6 +43,8 @@ const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
 
 /** Timer slack: setTimeout has millisecond granularity. */
 const TIMER_SLACK_MS = 1;
+/** Connections beyond its client limit a user may hold while connecting (at least). */
+const USER_PENDING_CONNECTIONS = 8;
 
 let nextSerial = 1;
 
@@ -51,6 +53,8 @@ export class DomainServer {
   readonly liveness: Liveness;
   /** Every open connection of the domain, handshaked or not. */
   readonly connections = new Set<ClientConnection>();
+  /** Open connections per user, hello or not: per-user admission. */
+  private readonly userConnections = new Map<string, number>();
   readonly listeners: MessageListener[] = [];
   /** Traffic counters (plain increments; read by the metrics endpoint). */
   readonly counters = new DomainCounters();
@@ -128,6 +132,21 @@ export class DomainServer {
       conn.close('connection limit reached');
       return;
     }
+    // Per-user admission: a user may hold its client limit in live
+    // connections plus as many again (at least USER_PENDING_CONNECTIONS)
+    // connecting or retrying a hello. Without it one user could fill the
+    // total limit above with hellos that fail insufficient-resources (each
+    // stays open until its 2 s handshake deadline) and lock everyone else
+    // out (docs/RELIABILITY.md).
+    const userCap = this.userConnectionCap();
+    const held = this.userConnections.get(conn.user) ?? 0;
+    if (userCap !== undefined && held >= userCap) {
+      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${held} connections of this user open, limit ${userCap}`);
+      this.counters.connectionClosed('connection-limit');
+      conn.close('per-user connection limit reached');
+      return;
+    }
+    this.userConnections.set(conn.user, held + 1);
     let client: ClientConnection | undefined = undefined;
     const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => client!.send(m));
     client = new ClientConnection(this, session, conn);
@@ -137,10 +156,19 @@ export class DomainServer {
     this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress} (user ${conn.user})`);
   }
 
+  /** Connections one user may hold at once, or undefined without a per-user client limit. */
+  private userConnectionCap(): number | undefined {
+    const perUser = this.settings.limits.user.clients;
+    return perUser === undefined ? undefined : perUser + Math.max(perUser, USER_PENDING_CONNECTIONS);
+  }
+
   /** Bookkeeping once a connection is gone (called by ClientConnection). */
   closed(client: ClientConnection, reason: string | undefined): void {
     if (!this.connections.delete(client)) return;
     const session = client.session;
+    const held = (this.userConnections.get(session.user) ?? 1) - 1;
+    if (held > 0) this.userConnections.set(session.user, held);
+    else this.userConnections.delete(session.user);
     session.closed = true;
     this.liveness.forget(session);
     const category = closeCategory(reason);

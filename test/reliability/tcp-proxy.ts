@@ -1,0 +1,119 @@
+// A TCP relay between clients and pafd that can make the network go
+// silent: a partition that drops every byte in both directions and
+// closes nothing, as a pulled cable or a dead router does. Neither end
+// gets a FIN or a reset; only application-level liveness (the v3 idle
+// limit and track queries, semantics.md §7) can tell that the peer is gone.
+//
+// While silent, connections that were open stay open and swallow what
+// either end sends; new connections are accepted and swallowed the same
+// way (their SYN "got through" but nothing else does). heal() drops every
+// swallowed connection and lets new ones through again.
+
+import * as net from 'node:net';
+import { tcpHostPort } from './harness';
+
+/** Wall-clock time in seconds, the clock pafd uses for orphan-since. */
+function wallS(): number {
+  return Date.now() / 1000;
+}
+
+/** One client connection and its upstream connection to the server. */
+export class Pipe {
+  /** Wall time of the last bytes handed to the server side / the client side (0 = none yet). */
+  lastToServer = 0;
+  lastToClient = 0;
+  /** Wall time at which the server closed its side, if it did. */
+  serverClosedAt: number | undefined;
+  silent = false;
+  private readonly upstream: net.Socket | undefined;
+
+  constructor(private readonly client: net.Socket, target: { host: string; port: number } | undefined) {
+    client.setNoDelay(true);
+    client.on('error', () => { /* a reset is a close too */ });
+    if (target === undefined) {
+      // Accepted during a partition: nothing reaches the server.
+      this.silent = true;
+      client.on('data', () => {});
+      return;
+    }
+    const upstream = net.connect({ ...target, noDelay: true });
+    this.upstream = upstream;
+    upstream.on('error', () => {});
+    this.relay(client, upstream, () => { this.lastToServer = wallS(); });
+    this.relay(upstream, client, () => { this.lastToClient = wallS(); });
+    upstream.on('close', () => {
+      this.serverClosedAt ??= wallS();
+      if (!this.silent) client.destroy();
+    });
+    client.on('close', () => { if (!this.silent) upstream.destroy(); });
+  }
+
+  /** Copies from → to while the pipe is not silent; drops everything once it is. */
+  private relay(from: net.Socket, to: net.Socket, forwarded: () => void): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.silent) return;
+      forwarded();
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+  }
+
+  /** Stops forwarding in both directions; nothing is closed. */
+  silence(): void { this.silent = true; }
+
+  destroy(): void {
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+}
+
+export class SilenceableProxy {
+  private readonly pipes = new Set<Pipe>();
+  private silent = false;
+
+  private constructor(private readonly server: net.Server, private readonly target: { host: string; port: number }) {
+    server.on('connection', (socket) => {
+      const pipe = new Pipe(socket, this.silent ? undefined : this.target);
+      this.pipes.add(pipe);
+      socket.on('close', () => { if (!pipe.silent) this.pipes.delete(pipe); });
+    });
+  }
+
+  /** Listens on 127.0.0.1 (a random port) and relays to a tcp: address. */
+  static start(targetAddress: string): Promise<SilenceableProxy> {
+    const server = net.createServer();
+    const proxy = new SilenceableProxy(server, tcpHostPort(targetAddress));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(proxy); });
+    });
+  }
+
+  /** The address clients connect to. */
+  get address(): string {
+    const a = this.server.address() as net.AddressInfo;
+    return `tcp:127.0.0.1:${a.port}`;
+  }
+
+  /** Partitions the network: every open pipe goes silent, and so will new ones. Returns the pipes that were open. */
+  silence(): Pipe[] {
+    this.silent = true;
+    const open = [...this.pipes];
+    for (const p of open) p.silence();
+    return open;
+  }
+
+  /** Ends the partition: the silent connections are dropped, new ones are relayed again. */
+  heal(): void {
+    this.silent = false;
+    for (const p of this.pipes) if (p.silent) { p.destroy(); this.pipes.delete(p); }
+  }
+
+  close(): void {
+    for (const p of this.pipes) p.destroy();
+    this.pipes.clear();
+    this.server.close();
+  }
+}
