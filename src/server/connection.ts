@@ -25,9 +25,22 @@ export const OUTPUT_HIGH_WATER = 128 << 10;
  * board's memory.
  */
 export const OUTPUT_HARD_LIMIT = 64 << 20;
+/**
+ * Requests handled from one chunk of a client's input before the other
+ * clients get a turn: a client pipelining thousands of publishes would
+ * otherwise hold the event loop for as long as its whole chunk takes
+ * (libuv reads up to 32 chunks of 64 KiB per wake-up), and everybody
+ * else's ping would wait behind it.
+ */
+export const REQUESTS_PER_TURN = 64;
 
 export class ClientConnection {
+  /** Reading paused because output piled up. */
   private paused = false;
+  /** Reading paused to give other clients a turn; resumes on setImmediate. */
+  private yielding = false;
+  /** Requests handled since this chunk of input began (reset by a microtask). */
+  private handled = 0;
 
   constructor(
     readonly domain: DomainServer,
@@ -83,6 +96,20 @@ export class ClientConnection {
     if (session.handshaked && !session.closed) this.domain.liveness.activity(session);
     this.domain.reschedule();
     this.checkOutput();
+    this.takeTurns();
+  }
+
+  /** Fairness between clients: see REQUESTS_PER_TURN. */
+  private takeTurns(): void {
+    if (this.handled++ === 0) queueMicrotask(() => { if (!this.yielding) this.handled = 0; });
+    if (this.handled < REQUESTS_PER_TURN || this.yielding || this.session.closed) return;
+    this.yielding = true;
+    this.transport.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      this.handled = 0;
+      if (!this.paused) this.transport.resume();
+    });
   }
 
   /** The transaction state machine (protocol.md §4.3) and the handler table. */
@@ -111,14 +138,14 @@ export class ClientConnection {
   private checkOutput(): void {
     if (this.transport.queuedBytes >= OUTPUT_HIGH_WATER && !this.paused) {
       this.paused = true;
-      this.transport.pause();
+      if (!this.yielding) this.transport.pause();
     }
   }
 
   private drained(): void {
     if (this.paused && this.transport.queuedBytes < OUTPUT_HIGH_WATER) {
       this.paused = false;
-      this.transport.resume();
+      if (!this.yielding) this.transport.resume();
     }
   }
 }
