@@ -113,14 +113,20 @@ structure('objects and arrays', () => {
     a: [1n, 'x', true, false, null, 2.5, {}, []],
   });
   assert.equal(plain(parseJson('\t\r\n[]\n')), []);
-  const obj = parseJson('{"a":1}');
-  assert.is(Object.getPrototypeOf(obj), null);
+  const obj = parseJson('{"a":1}') as Record<string, JsonValue>;
+  // Nothing inherited: the prototype is an empty object without a prototype.
+  const proto = Object.getPrototypeOf(obj);
+  assert.is(Object.getPrototypeOf(proto), null);
+  assert.equal(Object.getOwnPropertyNames(proto), []);
+  assert.not.ok('toString' in obj);
+  assert.not.ok('hasOwnProperty' in obj);
 });
 
 structure('"__proto__" is an ordinary own key', () => {
   const obj = parseJson('{"__proto__":{"x":1},"constructor":2}') as Record<string, JsonValue>;
   assert.ok(Object.hasOwn(obj, '__proto__'));
-  assert.is(Object.getPrototypeOf(obj), null);
+  assert.is(Object.getPrototypeOf(Object.getPrototypeOf(obj)), null, 'the key did not set the prototype');
+  assert.equal(obj['__proto__'], parseJson('{"x":1}'));
   assert.is(obj['constructor'], 2n);
   assert.equal(Object.keys(obj), ['__proto__', 'constructor']);
 });
