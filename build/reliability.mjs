@@ -25,10 +25,17 @@ const FILE_TIMEOUT_MS = 30 * 60_000;
 const built = spawnSync(process.execPath, [join(root, 'build', 'build.mjs'), '--tests'], { cwd: root, stdio: 'inherit' });
 if (built.status !== 0) process.exit(built.status ?? 1);
 
-const dir = join(root, 'dist', 'test', 'reliability');
-const files = (existsSync(dir) ? readdirSync(dir) : [])
-  .filter((f) => f.endsWith('.test.js') && (filters.length === 0 || filters.some((s) => f.includes(s))))
-  .sort();
+const dir = join(root, 'dist', 'test');
+const pick = (sub, test) => (existsSync(join(dir, sub)) ? readdirSync(join(dir, sub)) : [])
+  .filter((f) => test(f) && (filters.length === 0 || filters.some((x) => f.includes(x))))
+  .sort()
+  .map((f) => join(sub, f));
+// The reliability scenarios, then the property-based unit tests (ten
+// times their cases in the long form; the driver reports their row).
+const files = [
+  ...pick('reliability', (f) => f.endsWith('.test.js')),
+  ...pick('unit', (f) => f.startsWith('prop-') && f.endsWith('.test.js')),
+];
 const out = join(mkdtempSync(join(tmpdir(), 'paf-reliability-')), 'figures.jsonl');
 writeFileSync(out, '');
 
@@ -43,9 +50,17 @@ function run(file) {
     const timer = setTimeout(() => { text += `\n[reliability] killed after ${FILE_TIMEOUT_MS} ms\n`; child.kill('SIGKILL'); }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const secs = ((Date.now() - started) / 1000).toFixed(0);
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
       const total = /Total:\s+(\d+)/.exec(text), passed = /Passed:\s+(\d+)/.exec(text);
       const ok = code === 0 && total !== null && passed !== null && total[1] === passed[1];
+      if (file.includes('prop-')) {
+        const row = {
+          test: `properties: ${file.replace(/^unit\/prop-|\.test\.js$/g, '')}`,
+          load: `fast-check, ${short ? '' : '10× '}the short form's cases, seed ${process.env.PAF_PROP_SEED ?? '0x5eed'}`,
+          figures: `${passed?.[1] ?? 0} of ${total?.[1] ?? '?'} properties held, ${secs} s`,
+        };
+        writeFileSync(out, `${JSON.stringify(row)}\n`, { flag: 'a' });
+      }
       process.stdout.write(`${ok ? 'ok' : 'FAILED'} ${file} (${secs} s)\n`);
       if (!ok) process.stdout.write(`${text}\n`);
       resolve(ok);
