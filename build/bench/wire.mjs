@@ -91,6 +91,10 @@ export function publishText(ta, id, generation, name) {
     + `"service-props":{"name":["${name}"],"addr":["tls:10.10.10.10:4711"],"color":["green"]},"ttl":30}`;
 }
 
+export function unpublishText(ta, id) {
+  return `{"ta-cmd":"unpublish","ta-id":${ta},"msg-type":"request","service-id":${id}}`;
+}
+
 export function pingText(ta) {
   return `{"ta-cmd":"ping","ta-id":${ta},"msg-type":"request"}`;
 }
