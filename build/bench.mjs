@@ -154,6 +154,25 @@ async function pingRate(server) {
   return { usPerMsg: (ms * 1000) / SIZES.pings, perSecond: (SIZES.pings * 1000) / ms };
 }
 
+/** Heap flags of the board class meant for 20,000 clients (targets/aarch64-mid.env). */
+const STORM_BOARD_FLAGS = '--max-old-space-size=320 --max-semi-space-size=8';
+
+/**
+ * The 20,000-client scenario (build/bench/storm.mjs, its own processes):
+ * RSS, reconnect storm and idle CPU, against pafd and the raw reference;
+ * in the full run once more for pafd with the board's heap flags.
+ */
+function storm(extra) {
+  return new Promise((resolve, reject) => {
+    const args = [join(root, 'build', 'bench', 'storm.mjs'), '--json', '--pafd', pafdBundle, ...(quick ? ['--quick'] : []), ...extra];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.on('exit', (code) => code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`storm: ${err}`)));
+  });
+}
+
 /** Heap bytes per service in the core, with --expose-gc (build/bench/heap-per-service.ts). */
 async function heapPerService() {
   const out = join(mkdtempSync(join(tmpdir(), 'pafd-bench-')), 'heap.js');
@@ -230,6 +249,9 @@ const started = performance.now();
 const ours = await measureServer('pafd');
 const raw = await measureServer('raw');
 const heap = await heapPerService();
+log('20,000-client storm (build/bench/storm.mjs)');
+const stormReport = await storm([]);
+const stormBoard = quick ? null : await storm(['--no-raw', '--node-flags', STORM_BOARD_FLAGS]);
 
 const ratio = (a, b) => (a != null && b ? a / b : null);
 const growthRates = ours.growth.filter((s) => s.rate !== null).map((s) => s.rate);
@@ -272,6 +294,7 @@ const report = {
   },
   fanout: { subscriptions: SIZES.fanoutSubs, connections: SIZES.fanoutConns, ...ours.fanout, raw: raw.fanout, ratio: ratio(ours.fanout.p50Ms, raw.fanout.p50Ms) },
   ping: { ...ours.ping, raw: raw.ping, ratio: ratio(ours.ping.usPerMsg, raw.ping.usPerMsg) },
+  storm: { default: stormReport, board: stormBoard, boardNodeFlags: STORM_BOARD_FLAGS },
   png: pngPath,
   seconds: (performance.now() - started) / 1000,
 };
@@ -330,8 +353,26 @@ if (asJson) {
     [`… pipelined publish 0→${SIZES.growthMax}, mean /s`, f(report.memory.board.meanRate, 0), f(report.memory.board.rawMeanRate, 0), x(ratio(report.memory.board.meanRate, report.memory.board.rawMeanRate)), '≥ 50000'],
     ['memory per service (core heap, notified), bytes', f(heap.bytesPerServiceNotified, 0), '-', '-', '≤ 600'],
     [`fan-out ${SIZES.fanoutSubs} subs / ${SIZES.fanoutConns} conns, last notification p50 ms`, f(ours.fanout.p50Ms, 1), f(raw.fanout.p50Ms, 1), x(report.fanout.ratio), '≤ 50'],
+    ...stormRows(),
     ['ping, µs/msg pipelined (1 conn)', f(ours.ping.usPerMsg, 2), f(raw.ping.usPerMsg, 2), x(report.ping.ratio), '≤ 18 (3× XCM tcp)'],
   ];
+  function stormRows() {
+    const d = stormReport, b = stormBoard, r = d.raw ?? {};
+    const what = `${d.clients} v3 tracking clients, ${d.services} services, ${d.subscriptions} subscriptions`;
+    const rows = [
+      [`${what}: full state from first connect, s`, f(d.fullStateMs / 1000, 1), f(r.fullStateMs / 1000, 1), x(ratio(d.fullStateMs, r.fullStateMs)), '-'],
+      ['… RSS at full state / peak, MiB', `${f(d.rssMiB, 0)} / ${f(d.peakRssMiB, 0)}`, `${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}`, x(ratio(d.rssMiB, r.rssMiB)), '≤ 300'],
+      ['… reconnect storm back to full state, s', f(d.stormMs / 1000, 1), f(r.stormMs / 1000, 1), x(ratio(d.stormMs, r.stormMs)), '≤ 30'],
+      [`… idle CPU (track queries ${f(d.trackQueriesPerSec, 0)}/s; raw: as many pings), %`, f(d.idleCpuPercent, 1), f(r.idleCpuPercent, 1), x(ratio(d.idleCpuPercent, r.idleCpuPercent)), '≤ 2'],
+    ];
+    if (b) {
+      rows.push(
+        [`… with ${STORM_BOARD_FLAGS}: RSS at full state / peak, MiB`, `${f(b.rssMiB, 0)} / ${f(b.peakRssMiB, 0)}`, '-', '-', '≤ 300'],
+        ['… … storm, s / idle CPU, %', `${f(b.stormMs / 1000, 1)} / ${f(b.idleCpuPercent, 1)}`, '-', '-', '≤ 30 / ≤ 2'],
+      );
+    }
+    return rows;
+  }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
   const out = [line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)];

@@ -22,6 +22,14 @@ test('bench --quick --json prints one pafd-bench/1 object with every section and
   for (const k of ['idleRssMiB', 'rss10kMiB', 'rssPlusClientsMiB', 'rawIdleRssMiB']) assert.ok(isNumber(d.memory[k]), `memory.${k}`);
   assert.ok(isNumber(d.fanout.p50Ms) && isNumber(d.fanout.maxMs), 'fanout');
   assert.ok(isNumber(d.ping.usPerMsg) && isNumber(d.ping.ratio), 'ping');
+  for (const k of ['idleRssMiB', 'rss10kMiB', 'rssPlusClientsMiB', 'meanRate']) assert.ok(isNumber(d.memory.board[k]), `memory.board.${k}`);
+  const storm = d.storm.default;
+  assert.is(storm.schema, 'pafd-storm/1');
+  assert.ok(storm.verified, 'the storm scenario verified the directory after the storm');
+  for (const k of ['fullStateMs', 'rssMiB', 'peakRssMiB', 'stormMs', 'idleCpuPercent']) {
+    assert.ok(isNumber(storm[k]), `storm.${k}`);
+    assert.ok(isNumber(storm.raw[k]), `storm.raw.${k}`);
+  }
   assert.ok(existsSync(d.png), 'plot written');
 });
 
