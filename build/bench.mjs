@@ -323,6 +323,7 @@ const report = {
     title: 'RSS (MB) VS DIRECTORY SIZE', xMax, yMax: rssMax, xFormat: kFmt, yFormat: (v) => String(Math.round(v)),
     series: [
       { label: 'PAFD', color: [40, 80, 200], points: ours.growth.map((s) => [s.services, s.rssMiB]) },
+      { label: 'PAFD, BOARD', color: [40, 160, 80], points: ours.board.growth.map((s) => [s.services, s.rssMiB]) },
       { label: 'RAW NODE', color: [120, 120, 120], points: raw.growth.map((s) => [s.services, s.rssMiB]) },
     ],
   });

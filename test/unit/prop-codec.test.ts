@@ -15,7 +15,7 @@ import type { PropValue } from '../../src/core/props';
 import { decodeProps, MAX_UINT63, ProtocolError, validateMessage } from '../../src/protocol/schema';
 import type { Command, Direction, MsgType, ProtocolVersion } from '../../src/protocol/schema';
 import { encodeFail, encodeMessage, encodeProps, envelope, member } from '../../src/protocol/encode';
-import { runs } from '../helpers/property';
+import { applyEdits, runs } from '../helpers/property';
 
 // ---------------------------------------------------------------------------
 
@@ -162,18 +162,6 @@ const JSONISH_CHAR = fc.constantFrom(...'{}[],:"\\ \t\n\r0123456789-+.eEtrufalsn
 
 /** One edit of a text: insert, delete or replace a character, or cut it short. */
 const EDIT = fc.tuple(fc.nat(), fc.constantFrom('insert', 'delete', 'replace', 'truncate'), JSONISH_CHAR);
-
-function applyEdits(text: string, edits: readonly (readonly [number, string, string])[]): string {
-  let t = text;
-  for (const [at, kind, c] of edits) {
-    const i = t.length === 0 ? 0 : at % (t.length + 1);
-    if (kind === 'insert') t = t.slice(0, i) + c + t.slice(i);
-    else if (kind === 'delete') t = t.slice(0, i) + t.slice(i + 1);
-    else if (kind === 'replace') t = t.slice(0, i) + c + t.slice(i + 1);
-    else t = t.slice(0, i);
-  }
-  return t;
-}
 
 const JSON_LIKE_TEXT = fc.oneof(
   fc.json({ maxDepth: 4 }),

@@ -16,7 +16,7 @@ import type { Filter } from '../../src/core/filter';
 import { makeProps } from '../../src/core/props';
 import type { PropValue, Props } from '../../src/core/props';
 import { SubscriptionIndex } from '../../src/core/subscription-index';
-import { runs } from '../helpers/property';
+import { applyEdits, runs } from '../helpers/property';
 
 // ---------------------------------------------------------------------------
 
@@ -172,18 +172,6 @@ language('an escaped non-empty text reads back as exactly that equality value', 
 
 /** Text edits: insert, delete or replace a character (from the filter alphabet), or cut short. */
 const EDIT = fc.tuple(fc.nat(), fc.constantFrom('insert', 'delete', 'replace', 'truncate'), FILTER_CHAR);
-
-function applyEdits(text: string, edits: readonly (readonly [number, string, string])[]): string {
-  let t = text;
-  for (const [at, kind, c] of edits) {
-    const i = t.length === 0 ? 0 : at % (t.length + 1);
-    if (kind === 'insert') t = t.slice(0, i) + c + t.slice(i);
-    else if (kind === 'delete') t = t.slice(0, i) + t.slice(i + 1);
-    else if (kind === 'replace') t = t.slice(0, i) + c + t.slice(i + 1);
-    else t = t.slice(0, i);
-  }
-  return t;
-}
 
 language('arbitrary text: a filter whose canonical form is a fixpoint, or a FilterSyntaxError within the input', () => {
   const TEXT = fc.oneof(
