@@ -38,6 +38,9 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* Bumped whenever the JavaScript-visible interface changes. */
 #define ADDON_ABI 1
@@ -1000,6 +1003,22 @@ static void finalize_state(napi_env env, void *data, void *hint) {
     free(st);
 }
 
+/* trimHeap(): true if freed heap memory was handed back to the system.
+ * glibc keeps what a program frees for reuse; after pafd drops a client
+ * with tens of MiB of queued output that memory would stay resident.
+ * Other C libraries: false, nothing done. */
+static napi_value js_trim_heap(napi_env env, napi_callback_info info) {
+    napi_value result;
+    bool trimmed = false;
+    (void)info;
+#ifdef __GLIBC__
+    trimmed = malloc_trim(0) != 0;
+#endif
+    if (napi_get_boolean(env, trimmed, &result) != napi_ok)
+        return NULL;
+    return result;
+}
+
 static bool add_function(napi_env env, napi_value exports, struct env_state *st, const char *name, napi_callback fn) {
     napi_value value;
     return napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, st, &value) == napi_ok &&
@@ -1053,7 +1072,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
         !add_function(env, exports, st, "peer", js_peer) ||
         !add_function(env, exports, st, "local", js_local) ||
         !add_function(env, exports, st, "close", js_close) ||
-        !add_function(env, exports, st, "sendto", js_sendto))
+        !add_function(env, exports, st, "sendto", js_sendto) ||
+        !add_function(env, exports, st, "trimHeap", js_trim_heap))
         return NULL;
     return exports;
 }

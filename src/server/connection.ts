@@ -12,6 +12,7 @@ import type { MessageConnection } from '../transport/types';
 import type { DomainServer } from './domain';
 import { HANDLERS } from './handlers';
 import { handleTrackInform } from './handlers/track';
+import { releaseMemorySoon } from './memory';
 
 /**
  * Stop reading requests from a client while this much output waits for it
@@ -63,6 +64,7 @@ export class ClientConnection {
     if (transport.queuedBytes >= OUTPUT_HARD_LIMIT) {
       this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${transport.queuedBytes} bytes of output not read; closing connection`);
       this.close('output queue overflow');
+      releaseMemorySoon();
     }
   }
 

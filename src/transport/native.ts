@@ -81,6 +81,8 @@ export interface NativeAddon {
   close(h: NativeHandle): void;
   /** One datagram to a UNIX datagram socket; null on success, else the errno name. Never blocks. */
   sendto(name: string, abstract: boolean, data: string | Buffer): string | null;
+  /** Hands freed C heap memory back to the system (glibc malloc_trim); false if nothing was or could be. */
+  trimHeap(): boolean;
 }
 
 const ADDON_FILE = 'paf_native.node';

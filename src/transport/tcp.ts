@@ -18,6 +18,15 @@ const KEEPALIVE_IDLE_MS = 1000;
  * per event-loop job (a publish that fans out to 100 subscribers on this
  * connection costs one write, not 100); a burst larger than this is
  * written as soon as it reaches it, to keep the buffers moderate.
+ *
+ * While the socket cannot take more (the peer does not read), messages
+ * stay queued as the strings they were sent as, not framed into buffers:
+ * a notification is a short prefix joined to a body shared by every
+ * subscriber, so a backlog of 100,000 of them costs a few MiB of V8 heap
+ * that is returned once they are written or dropped, instead of the
+ * full encoded bytes in malloc'd buffers that stay with the process (the
+ * allocator keeps freed memory). They are framed OUTPUT_BATCH_BYTES at a
+ * time as the socket drains.
  */
 const OUTPUT_BATCH_BYTES = 64 << 10;
 
@@ -34,9 +43,14 @@ export class FramedConnection implements MessageConnection {
   onClose: (reason: string | undefined) => void = () => {};
   onDrain: () => void = () => {};
   private readonly decoder: FrameDecoder;
-  /** Messages waiting for the end of the current event-loop job, and their UTF-8 size. */
+  /** Messages not yet handed to the socket (from pendingHead on), and their framed size. */
   private pending: string[] = [];
+  /** UTF-8 size of each pending message. */
+  private pendingSizes: number[] = [];
+  private pendingHead = 0;
   private pendingBytes = 0;
+  /** A flush is scheduled for the end of the current event-loop job. */
+  private flushQueued = false;
   private closeReason: string | undefined = undefined;
   private closed = false;
 
@@ -55,7 +69,7 @@ export class FramedConnection implements MessageConnection {
         this.close(`framing error: ${(err as Error).message}`);
       }
     });
-    socket.on('drain', () => this.onDrain());
+    socket.on('drain', () => { this.flush(); this.onDrain(); });
     socket.on('error', (err) => { this.closeReason ??= `transport error: ${err.message}`; });
     socket.on('end', () => { this.closeReason ??= 'closed by peer'; socket.destroy(); });
     socket.on('close', () => {
@@ -77,26 +91,58 @@ export class FramedConnection implements MessageConnection {
       return;
     }
     this.pending.push(message);
+    this.pendingSizes.push(bytes);
     this.pendingBytes += bytes + FRAME_HEADER_LENGTH;
+    if (this.socket.writableNeedDrain) return; // the 'drain' handler flushes
     if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
-    else if (this.pending.length === 1) process.nextTick(this.flush);
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.flush);
+    }
   }
 
-  /** Frames every pending message into one buffer and hands it to the socket. */
+  /**
+   * Frames pending messages into buffers of about OUTPUT_BATCH_BYTES and
+   * hands them to the socket, until none are left or the socket is full.
+   */
   private readonly flush = (): void => {
-    const messages = this.pending;
-    if (messages.length === 0) return;
-    const out = Buffer.allocUnsafe(this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (this.closed || this.socket.destroyed) return;
-    let offset = 0;
-    for (const m of messages) {
-      const length = out.write(m, offset + FRAME_HEADER_LENGTH);
-      out.writeUInt32BE(length, offset);
-      offset += FRAME_HEADER_LENGTH + length;
+    this.flushQueued = false;
+    const socket = this.socket;
+    while (this.pendingHead < this.pending.length) {
+      if (this.closed || socket.destroyed) {
+        this.pending = [];
+        this.pendingSizes = [];
+        this.pendingHead = 0;
+        this.pendingBytes = 0;
+        return;
+      }
+      if (socket.writableNeedDrain) return;
+      const messages = this.pending, sizes = this.pendingSizes;
+      let end = this.pendingHead, size = 0;
+      while (end < messages.length && size < OUTPUT_BATCH_BYTES) size += sizes[end++]! + FRAME_HEADER_LENGTH;
+      const out = Buffer.allocUnsafe(size);
+      let offset = 0;
+      for (let i = this.pendingHead; i < end; i++) {
+        const length = out.write(messages[i]!, offset + FRAME_HEADER_LENGTH);
+        out.writeUInt32BE(length, offset);
+        offset += FRAME_HEADER_LENGTH + length;
+      }
+      if (end === messages.length) {
+        this.pending = [];
+        this.pendingSizes = [];
+        this.pendingHead = 0;
+      } else {
+        this.pendingHead = end;
+        // Let the arrays shrink now and then instead of keeping every slot ever used.
+        if (end > messages.length / 2) {
+          this.pending = messages.slice(end);
+          this.pendingSizes = sizes.slice(end);
+          this.pendingHead = 0;
+        }
+      }
+      this.pendingBytes -= size;
+      socket.write(out);
     }
-    this.socket.write(out);
   };
 
   pause(): void {
@@ -125,6 +171,11 @@ export class FramedConnection implements MessageConnection {
     if (this.closed) return;
     this.closeReason ??= reason;
     this.closed = true;
+    // What was never written goes now, not when this object is collected.
+    this.pending = [];
+    this.pendingSizes = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
     this.socket.destroy();
   }
 }
