@@ -40,7 +40,7 @@ const pngPath = pngArg >= 0 ? argv[pngArg + 1] : quick ? join(mkdtempSync(join(t
 
 const SIZES = quick
   ? { pafbenchServices: 1000, pafbenchSubs: 100, pafbenchRuns: 1, growthMax: 10_000, growthStep: 2_000, clients: 100, fanoutSubs: 1000, fanoutConns: 10, fanoutSamples: 5, pings: 20_000, heapServices: 10_000 }
-  : { pafbenchServices: 10_000, pafbenchSubs: 1000, pafbenchRuns: 5, growthMax: 100_000, growthStep: 10_000, clients: 1000, fanoutSubs: 10_000, fanoutConns: 100, fanoutSamples: 20, pings: 200_000, heapServices: 100_000 };
+  : { pafbenchServices: 10_000, pafbenchSubs: 1000, pafbenchRuns: 9, growthMax: 100_000, growthStep: 10_000, clients: 1000, fanoutSubs: 10_000, fanoutConns: 100, fanoutSamples: 20, pings: 200_000, heapServices: 100_000 };
 const WINDOW = 1024;
 const BATCH = 16;
 const log = (m) => { if (!asJson) process.stderr.write(`# ${m}\n`); };
