@@ -118,10 +118,10 @@ const clients = [];
 for (let i = 0; i < cfg.count; i++) clients.push(new Client(cfg.first + i));
 
 // ------------------------------------------------------------ the connect window
-// pafd listens with XCM's backlog of 32; a connect beyond a full accept
-// queue loses its SYN and waits a second for the retransmission. So at
-// most `window` connections per worker are between connect and hello
-// completion (the workers' windows together stay within the backlog).
+// A connect beyond a full accept queue loses its SYN and waits a second
+// for the retransmission. So at most `window` connections per worker are
+// between connect and hello completion (the workers' windows together
+// stay within XCM's backlog of 32; pafd's is 1024).
 
 /** Clients waiting for a slot, in order; `head` is the next one (no shift() over thousands). */
 let waiting = [];

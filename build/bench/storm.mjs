@@ -65,9 +65,13 @@ const logLevel = option('--log-level', 'info');
 // The port is taken from pafd's "listening on" line, logged at info.
 if (logLevel !== 'info' && logLevel !== 'debug') throw new Error('--log-level must be info or debug');
 
-/** pafd's listen backlog (src/transport/tcp.ts); the workers' connect windows together stay within it. */
-const LISTEN_BACKLOG = 32;
-const window = Number(option('--window', Math.max(1, Math.floor(LISTEN_BACKLOG / workerCount))));
+/**
+ * Connects in flight across all workers: within XCM's listen backlog of
+ * 32, so a server with that backlog drops no handshakes either (pafd's is
+ * 1024, src/transport/tcp.ts).
+ */
+const CONNECTS_IN_FLIGHT = 32;
+const window = Number(option('--window', Math.max(1, Math.floor(CONNECTS_IN_FLIGHT / workerCount))));
 /** Each subscription's filter matches about this many services. */
 const MATCHES_PER_SUBSCRIPTION = 5;
 const groups = Math.max(1, Math.round(services / MATCHES_PER_SUBSCRIPTION));

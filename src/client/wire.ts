@@ -192,17 +192,21 @@ function decodeMatch(fields: JsonObject): MatchNotification {
   for (const f of MATCH_DETAIL_FIELDS) {
     if (!(f in fields)) throw new ProtocolError(`missing field ${JSON.stringify(f)} in an ${matchType} notification`);
   }
-  const match: MatchNotification = {
-    matchType: matchType as 'appeared' | 'modified',
-    serviceId,
+  return { matchType: matchType as 'appeared' | 'modified', ...serviceInfo(fields) };
+}
+
+/** A service's state as notifications and `services` listings carry it (protocol.md §6.3, §6.6). */
+function serviceInfo(fields: JsonObject): ServiceInfo {
+  const info: ServiceInfo = {
+    serviceId: fields['service-id'] as bigint,
     generation: fields.generation as bigint,
     props: decodeProps(fields['service-props'] as JsonObject),
     ttl: fields.ttl as bigint,
     clientId: fields['client-id'] as bigint,
   };
   const since = orphanSince(fields);
-  if (since !== undefined) match.orphanSince = since;
-  return match;
+  if (since !== undefined) info.orphanSince = since;
+  return info;
 }
 
 /**
@@ -346,18 +350,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
 
   /** services: a snapshot of the domain's services matching `filter` (all without one). */
   services(filter?: string): Promise<ServiceInfo[]> {
-    return this.listing('services', filter === undefined ? '' : member('filter', filter), (f) => {
-      const info: ServiceInfo = {
-        serviceId: f['service-id'] as bigint,
-        generation: f.generation as bigint,
-        props: decodeProps(f['service-props'] as JsonObject),
-        ttl: f.ttl as bigint,
-        clientId: f['client-id'] as bigint,
-      };
-      const since = orphanSince(f);
-      if (since !== undefined) info.orphanSince = since;
-      return info;
-    });
+    return this.listing('services', filter === undefined ? '' : member('filter', filter), serviceInfo);
   }
 
   /** subscriptions: every live subscription of the domain. */

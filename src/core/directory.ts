@@ -16,7 +16,6 @@ import type { Session } from './session';
 import { Subscription } from './subscription';
 import { SubscriptionIndex } from './subscription-index';
 import { ServiceIndex } from './service-index';
-import { guardOf } from './filter-guard';
 import { TimerQueue } from './timer-queue';
 import { envelope } from '../protocol/encode';
 
@@ -259,7 +258,8 @@ export class Directory {
 
   /** The initial burst: an `appeared` for every matching service, orphans included. */
   announceExisting(sub: Subscription): void {
-    const guard = sub.filter === null ? null : guardOf(sub.filter);
+    // The guard the subscription index computed when it filed the subscription.
+    const guard = this.index.guardOf(sub) ?? null;
     const candidates = this.serviceIndex.candidates(guard, this.services.values(), this.services.size);
     for (const s of candidates ?? this.services.values()) {
       if (sub.filter === null || matchFilter(sub.filter, s.props)) {

@@ -62,6 +62,11 @@ export class SubscriptionIndex<T> {
     }
   }
 
+  /** The guard `item` is filed under (null: visited on every call), or undefined if it is not indexed. */
+  guardOf(item: T): Guard | null | undefined {
+    return this.entries.get(item)?.guard;
+  }
+
   /** Forgets `item`; a no-op for an item that is not indexed. */
   remove(item: T): void {
     const entry = this.entries.get(item);

@@ -11,19 +11,16 @@ import * as assert from 'uvu/assert';
 import { stringifyJson } from '../../src/core/json';
 import type { Domain } from '../helpers/directory-model';
 import {
-  ClientPool, USER_A, USER_B, USER_C, assertComplete, assertFail, publishPipelined, subscribeOk,
+  ClientPool, USER_A, USER_B, USER_C, assertComplete, assertFail, assertNoSession, publishPipelined, serviceBatch, subscribeOk,
 } from '../helpers/directory-model';
 import { startPafd } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
 import { freshAddress, serverEnv } from '../helpers/transport';
-import type { Msg } from '../helpers/wire';
 import { WireClient, randomId } from '../helpers/wire';
 
 const USER_CLIENTS = 3, TOTAL_CLIENTS = 5;
 const USER_SERVICES = 128, TOTAL_SERVICES = 192;
 const USER_SUBSCRIPTIONS = 99, TOTAL_SUBSCRIPTIONS = 100;
-/** How long a refused connection may sit unanswered (the original leaves it in the backlog). */
-const UNANSWERED_MS = 1000;
 /** Silent connections are closed 2–3 s after accept (H13 allows up to 4 s). */
 const HANDSHAKE_CLOSE_MS = 4000;
 
@@ -60,26 +57,6 @@ async function openClients(d: Domain, n: number, user?: number): Promise<WireCli
   return out;
 }
 
-/** A client beyond the total limit gets no session: hello fails insufficient-resources, or it is closed or left unanswered. */
-async function assertNoSession(d: Domain, user?: number): Promise<void> {
-  let c: WireClient;
-  try {
-    c = d.pool.add(await WireClient.connect(d.addr, user === undefined ? {} : { user }));
-  } catch {
-    return;
-  }
-  const outcome = await Promise.race([
-    c.hello().then((m: Msg) => m, () => 'closed' as const),
-    c.closed.then(() => 'closed' as const),
-    new Promise<'unanswered'>((resolve) => setTimeout(() => resolve('unanswered'), UNANSWERED_MS)),
-  ]);
-  if (typeof outcome === 'string') return;
-  assertFail(outcome, 'insufficient-resources', 'hello beyond the total client limit');
-}
-
-function serviceBatch(n: number, tag: string, ttl = 60) {
-  return Array.from({ length: n }, (_, i) => ({ id: randomId(), generation: 1, props: { tag: [tag], i: [BigInt(i)] }, ttl }));
-}
 
 async function publishAll(c: WireClient, n: number, tag: string, ttl = 60): Promise<void> {
   for (const { reply } of await publishPipelined(c, serviceBatch(n, tag, ttl))) assertComplete(reply);

@@ -76,14 +76,20 @@ async function addressOf(observer: WireClient, c: WireClient): Promise<string> {
   return m!['client-address'] as string;
 }
 
-t('utls: ux and utls clients reach the UX half, tls clients the TLS half; a utls client without a UX half falls back to TLS', async () => {
-  const server = await utlsServer();
+/** Opens clients (hello done) as a user, remembering them for the test's clean-up. */
+function clientOpener(): { opened: WireClient[]; open: (address: string, user?: number) => Promise<WireClient> } {
   const opened: WireClient[] = [];
   const open = async (address: string, user?: number) => {
     const c = await WireClient.open(address, user === undefined ? {} : { user });
     opened.push(c);
     return c;
   };
+  return { opened, open };
+}
+
+t('utls: ux and utls clients reach the UX half, tls clients the TLS half; a utls client without a UX half falls back to TLS', async () => {
+  const server = await utlsServer();
+  const { opened, open } = clientOpener();
   try {
     const ux = await open(server.uxHalf);
     const tls = await open(server.tlsHalf, 0);
@@ -108,12 +114,7 @@ t('utls: ux and utls clients reach the UX half, tls clients the TLS half; a utls
 
 t('utls: user ids per half: all UX-half clients are one user, TLS-half clients are their certificates', async () => {
   const server = await utlsServer();
-  const opened: WireClient[] = [];
-  const open = async (address: string, user?: number) => {
-    const c = await WireClient.open(address, user === undefined ? {} : { user });
-    opened.push(c);
-    return c;
-  };
+  const { opened, open } = clientOpener();
   try {
     const ux = await open(server.uxHalf);
     const utlsOverUx = await open(server.utls, 2);

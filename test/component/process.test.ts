@@ -10,25 +10,13 @@ import { startPafd } from '../helpers/pafd';
 import { WireClient, randomId } from '../helpers/wire';
 import type { Msg } from '../helpers/wire';
 import {
-  assertPings, bodyFields, isQuery, openTracked, openV2, replyToQuery, runPafdBounded, tempFile,
+  assertOneLineFailure, assertPings, bodyFields, isQuery, openTracked, openV2, replyToQuery, runPafdBounded, tempFile,
 } from '../helpers/robust';
 import type { PafdRun } from '../helpers/robust';
 
 const ANY_PORT = 'tcp:127.0.0.1:0';
 
 const t = suite('process');
-
-/** A startup failure: exit status 1 and exactly one non-empty line on stderr. */
-function assertOneLineFailure(r: PafdRun, what: string): string {
-  assert.not.ok(r.timedOut, `${what}: pafd kept running`);
-  assert.is(r.code, 1, `${what}: exit status (stderr: ${r.stderr})`);
-  const newline = r.stderr.indexOf('\n');
-  assert.ok(newline > 0 && newline === r.stderr.length - 1, `${what}: exactly one line on stderr, got ${JSON.stringify(r.stderr)}`);
-  const line = r.stderr.slice(0, newline);
-  assert.ok(line.trim().length > 0, `${what}: the line says something`);
-  assert.not.match(r.stderr, /^\s+at /m, `${what}: no stack trace`);
-  return line;
-}
 
 /** Services and clients of the domain as one client sees them. */
 async function view(c: WireClient): Promise<{ services: Msg[]; clients: Msg[] }> {

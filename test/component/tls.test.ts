@@ -20,8 +20,7 @@ import {
 } from '../helpers/directory-model';
 import { startPafd, tempDir } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
-import { assertPings, assertWithin, closedAt, nowS, runPafdBounded } from '../helpers/robust';
-import type { PafdRun } from '../helpers/robust';
+import { assertOneLineFailure, assertPings, assertWithin, closedAt, nowS, runPafdBounded } from '../helpers/robust';
 import { serverEnv } from '../helpers/transport';
 import { WireClient, randomId } from '../helpers/wire';
 
@@ -199,16 +198,6 @@ t('revoked, expired, unknown-CA and certificate-less clients are refused while a
 });
 
 // ------------------------------------------------------------------ S5
-
-/** A startup failure: exit status 1 and exactly one non-empty line on stderr, no stack trace. */
-function assertOneLineFailure(r: PafdRun, what: string): string {
-  assert.not.ok(r.timedOut, `${what}: pafd kept running`);
-  assert.is(r.code, 1, `${what}: exit status (stderr: ${r.stderr})`);
-  const newline = r.stderr.indexOf('\n');
-  assert.ok(newline > 0 && newline === r.stderr.length - 1, `${what}: exactly one line on stderr, got ${JSON.stringify(r.stderr)}`);
-  assert.not.match(r.stderr, /^\s+at /m, `${what}: no stack trace`);
-  return r.stderr.slice(0, newline);
-}
 
 t('S5 missing TLS certificates in $XCM_TLS_CERT: exit 1 with one line naming the file', async () => {
   const dir = join(tempDir(), 'no-such-dir');

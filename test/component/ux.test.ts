@@ -7,22 +7,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPafd, tempDir } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
-import { assertPings, runPafdBounded } from '../helpers/robust';
-import type { PafdRun } from '../helpers/robust';
+import { assertOneLineFailure, assertPings, runPafdBounded } from '../helpers/robust';
 import { freshAddress } from '../helpers/transport';
 import { WireClient } from '../helpers/wire';
 
 const t = suite('ux');
-
-/** A startup failure: exit status 1 and exactly one non-empty line on stderr, no stack trace. */
-function assertOneLineFailure(r: PafdRun, what: string): string {
-  assert.not.ok(r.timedOut, `${what}: pafd kept running`);
-  assert.is(r.code, 1, `${what}: exit status (stderr: ${r.stderr})`);
-  const newline = r.stderr.indexOf('\n');
-  assert.ok(newline > 0 && newline === r.stderr.length - 1, `${what}: exactly one line on stderr, got ${JSON.stringify(r.stderr)}`);
-  assert.not.match(r.stderr, /^\s+at /m, `${what}: no stack trace`);
-  return r.stderr.slice(0, newline);
-}
 
 function isSocketFile(path: string): boolean {
   try {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { JsonObject, JsonValue } from '../../src/core/json';
 import { stringifyJson } from '../../src/core/json';
 import type { Msg } from './wire';
-import { WireClient } from './wire';
+import { WireClient, randomId } from './wire';
 import type { Pafd } from './pafd';
 import { startPafd } from './pafd';
 import { freshAddress } from './transport';
@@ -259,4 +259,33 @@ export async function publishPipelined(c: WireClient, services: { id: bigint; ge
   const out: { ta: bigint; reply: Msg }[] = [];
   for (const ta of tas) out.push({ ta, reply: await c.nextOf(ta, 10000) });
   return out;
+}
+
+/** How long a refused client may wait for an answer that never comes (the original leaves it in the backlog). */
+const UNANSWERED_MS = 1000;
+
+/**
+ * A client beyond the total client limit must not get a session: the
+ * server may fail its hello with insufficient-resources, close the
+ * connection (admission control, semantics.md §8.3) or leave it unserved.
+ */
+export async function assertNoSession(d: Domain, user?: number): Promise<void> {
+  let c: WireClient;
+  try {
+    c = d.pool.add(await WireClient.connect(d.addr, user === undefined ? {} : { user }));
+  } catch {
+    return; // refused at the transport level
+  }
+  const outcome = await Promise.race([
+    c.hello().then((m: Msg) => m, () => 'closed' as const),
+    c.closed.then(() => 'closed' as const),
+    new Promise<'unanswered'>((resolve) => setTimeout(() => resolve('unanswered'), UNANSWERED_MS)),
+  ]);
+  if (typeof outcome === 'string') return;
+  assertFail(outcome, 'insufficient-resources', 'hello beyond the total client limit');
+}
+
+/** n services tagged `tag` (props tag and i), generation 1, for publishPipelined. */
+export function serviceBatch(n: number, tag: string, ttl = 60) {
+  return Array.from({ length: n }, (_, i) => ({ id: randomId(), generation: 1, props: { tag: [tag], i: [BigInt(i)] }, ttl }));
 }

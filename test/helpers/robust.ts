@@ -173,6 +173,18 @@ export function runPafdBounded(args: string[], timeoutMs = 30000, env?: NodeJS.P
   });
 }
 
+/** A startup failure: exit status 1 and exactly one non-empty line on stderr, no stack trace. Returns the line. */
+export function assertOneLineFailure(r: PafdRun, what: string): string {
+  assert.not.ok(r.timedOut, `${what}: pafd kept running`);
+  assert.is(r.code, 1, `${what}: exit status (stderr: ${r.stderr})`);
+  const newline = r.stderr.indexOf('\n');
+  assert.ok(newline > 0 && newline === r.stderr.length - 1, `${what}: exactly one line on stderr, got ${JSON.stringify(r.stderr)}`);
+  const line = r.stderr.slice(0, newline);
+  assert.ok(line.trim().length > 0, `${what}: the line says something`);
+  assert.not.match(r.stderr, /^\s+at /m, `${what}: no stack trace`);
+  return line;
+}
+
 /** Writes text to a fresh temporary file and returns its path. */
 export function tempFile(name: string, text: string): string {
   const file = join(tempDir(), name);

@@ -32,9 +32,9 @@ import {
 } from './harness';
 
 /**
- * Connects in flight at once. pafd listens with a backlog of 32: past
- * that Linux drops handshakes that pafd never sees (docs/RELIABILITY.md,
- * "Listen backlog 32"), which would be the kernel's doing, not pafd's.
+ * Connects in flight at once, well within pafd's listen backlog (1024):
+ * past a full one Linux drops handshakes that pafd never sees
+ * (docs/RELIABILITY.md, "Listen backlog"), the kernel's doing, not pafd's.
  */
 const CONNECT_WIDTH = 16;
 /** protocol.md §5.3: a connection that has not completed hello is closed 2 s after accept. */

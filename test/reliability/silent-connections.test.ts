@@ -11,8 +11,8 @@ import { Peer, RssSampler, alive, figure, load, mib, nowMs, pace, percentile, ra
 
 const CONNECTIONS = load(500, 5000);
 /**
- * Connects in flight at once. pafd listens with a backlog of 32: beyond
- * that Linux drops the handshake's last ACK, our side believes it is
+ * Connects in flight at once, well within any listen backlog (XCM's is
+ * 32, pafd's 1024): past a full one Linux drops the handshake's last ACK, our side believes it is
  * connected while pafd never accepted the connection, and such a socket
  * lingers until the kernel gives up (a minute), which is not pafd's
  * deadline being late.

@@ -8,11 +8,10 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Msg } from '../../helpers/wire';
 import { WireClient, randomId } from '../../helpers/wire';
 import type { Domain } from '../../helpers/directory-model';
 import {
-  USER_A, USER_B, USER_C, assertComplete, assertFail, publishPipelined, startDomain, stopDomain, subscribeOk,
+  USER_A, USER_B, USER_C, assertComplete, assertFail, assertNoSession, publishPipelined, serviceBatch, startDomain, stopDomain, subscribeOk,
 } from '../../helpers/directory-model';
 import { freshAddress, withUsers } from '../../helpers/transport';
 import { stringifyJson } from '../../../src/core/json';
@@ -30,8 +29,6 @@ resources:
   user: {clients: ${USER_CLIENTS}, services: ${USER_SERVICES}, subscriptions: ${USER_SUBSCRIPTIONS}}
 `;
 
-/** How long a refused connection may sit unanswered (the original leaves it in the backlog). */
-const UNANSWERED_MS = 1000;
 /** The handshake deadline closes silent connections 2–3 s after accept (H13 allows up to 4 s). */
 const HANDSHAKE_CLOSE_MS = 4000;
 
@@ -39,36 +36,12 @@ const t = suite<{ d: Domain }>('limits', {} as { d: Domain });
 t.before.each(async (ctx) => { ctx.d = await startDomain(CONFIG); });
 t.after.each(async (ctx) => { await stopDomain(ctx.d); });
 
-/**
- * A client beyond the total client limit must not get a session: the
- * server may fail its hello with insufficient-resources, close the
- * connection (admission control, semantics.md §8.3) or leave it unserved.
- */
-async function assertNoSession(d: Domain, user: number): Promise<void> {
-  let c: WireClient;
-  try {
-    c = d.pool.add(await WireClient.connect(d.addr, { user }));
-  } catch {
-    return; // refused at the transport level
-  }
-  const outcome = await Promise.race([
-    c.hello().then((m: Msg) => m, () => 'closed' as const),
-    c.closed.then(() => 'closed' as const),
-    new Promise<'unanswered'>((resolve) => setTimeout(() => resolve('unanswered'), UNANSWERED_MS)),
-  ]);
-  if (typeof outcome === 'string') return;
-  assertFail(outcome, 'insufficient-resources', 'hello beyond the total client limit');
-}
 
 /** Opens `n` clients of a user with a successful hello each. */
 async function openClients(d: Domain, user: number, n: number): Promise<WireClient[]> {
   const out = [];
   for (let i = 0; i < n; i++) out.push(await d.pool.open({ user }));
   return out;
-}
-
-function serviceBatch(n: number, tag: string, ttl = 60) {
-  return Array.from({ length: n }, (_, i) => ({ id: randomId(), generation: 1, props: { tag: [tag], i: [BigInt(i)] }, ttl }));
 }
 
 withUsers(t, 2)('X1 a user gets 3 clients; the 4th hello fails insufficient-resources; clients lists 3 + the observer', async ({ d }) => {
