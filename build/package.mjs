@@ -1,31 +1,42 @@
 #!/usr/bin/env node
-// Makes standalone pafd executables with Node's single executable
-// applications (SEA), one per architecture:
+// Makes the standalone board executable with Node's single executable
+// applications (SEA), one per architecture. It is pafd, pafc and pafbench
+// in one (src/bin/paf.ts: it runs the program named by argv[0], pafd for
+// any other name):
 //
 //   node build/package.mjs --arch x64|arm64|armv7|all
 //     -> dist/sea/<arch>/pafd                                  the executable
+//        dist/sea/<arch>/pafc, pafbench                        symlinks to it
 //        dist/sea/<arch>/native/<node-arch>/paf_native.node     its addon, shipped beside it
+//        dist/sea/<arch>/THIRD-PARTY-NOTICES                    Node's and the bundled packages' licenses
 //
 // Steps per architecture (docs/PACKAGING.md explains each choice):
 //  1. the release bundle: build/build.mjs --minify, copied with its source map
-//     to dist/sea/pafd.js(.map), and the addon for the architecture (build/addon.mjs, --cross for arm);
+//     to dist/sea/pafd.js(.map) (for boards that have Node), and the
+//     multi-call bundle dist/sea/paf.js (the executable's main script, with
+//     esbuild's metafile for the notice); the addon for the architecture
+//     (build/addon.mjs, --cross for arm);
 //  2. the official Node binary: `npm pack <node-linux-*>@<pinned>` into
 //     build/.cache, integrity checked, bin/node unpacked;
 //  3. a copy stripped with the architecture's binutils strip;
 //  4. the SEA blob, made by the TARGET's own node (--experimental-sea-config),
 //     under qemu-user-static for arm, because the blob depends on word size;
 //  5. the blob injected into the stripped copy with postject;
-//  6. a smoke run of `pafd -v` (under qemu for arm).
+//  6. the notice (build/notices.mjs) from the Node package's LICENSE and the
+//     bundle's npm inputs;
+//  7. a smoke run of `pafd -v`, `pafc -h` and `pafbench -h` (under qemu for arm).
 // Needs: npm (registry access for step 2, once), binutils for each arch,
 // qemu-user-static and the cross C libraries for arm (the Debian packages
 // are named in the error when a tool is missing).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ARCHES, SEA_FUSE, SEA_RESOURCE, cacheDir, parseChoice, root, seaDir } from './release.mjs';
+import { build } from 'esbuild';
+import { bundledPackages, noticeText } from './notices.mjs';
+import { ARCHES, PROGRAM_LINKS, SEA_FUSE, SEA_RESOURCE, cacheDir, parseChoice, root, seaDir } from './release.mjs';
 
 const QEMU_DEBIAN = 'qemu-user-static';
 const CROSS_LIBC_DEBIAN = { arm64: 'gcc-aarch64-linux-gnu', armv7: 'gcc-arm-linux-gnueabihf' };
@@ -64,12 +75,13 @@ function sha512(file) {
   return `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
 }
 
-/** The pinned official node binary for an architecture, downloaded once into build/.cache. */
+/** The pinned official node binary for an architecture and its LICENSE, downloaded once into build/.cache. */
 function nodeBinary(a) {
   const base = `${a.npm}-${a.version}`;
   const tgz = join(cacheDir, `${base}.tgz`);
   const bin = join(cacheDir, base, 'package', 'bin', 'node');
-  if (existsSync(bin)) return bin;
+  const license = join(cacheDir, base, 'package', 'LICENSE');
+  if (existsSync(bin) && existsSync(license)) return { bin, license };
   mkdirSync(cacheDir, { recursive: true });
   if (!existsSync(tgz)) run('npm', ['pack', `${a.npm}@${a.version}`, '--pack-destination', cacheDir, '--silent']);
   const got = sha512(tgz);
@@ -78,8 +90,8 @@ function nodeBinary(a) {
     die(`${relative(root, tgz)}: integrity ${got} is not the pinned ${a.integrity}`);
   }
   mkdirSync(join(cacheDir, base), { recursive: true });
-  run('tar', ['-xzf', tgz, '-C', join(cacheDir, base), 'package/bin/node']);
-  return bin;
+  run('tar', ['-xzf', tgz, '-C', join(cacheDir, base), 'package/bin/node', 'package/LICENSE']);
+  return { bin, license };
 }
 
 function loadPostject() {
@@ -104,22 +116,22 @@ async function inject(postject, exe, blob) {
   for (const l of real) console.warn(l);
 }
 
-async function packageArch(name, postject, bundle) {
+async function packageArch(name, postject, release) {
   const a = ARCHES[name];
   checkEmulation(name, a);
   console.log(`\n== ${name}: ${a.npm}@${a.version}`);
   run(process.execPath, [join(root, 'build', 'addon.mjs'), ...(a.qemu ? ['--cross', ADDON_CROSS_NAME[name]] : [])]);
   const addon = join(root, 'dist', 'native', a.nodeArch, 'paf_native.node');
   if (!existsSync(addon)) die(`addon ${relative(root, addon)} was not built`);
-  const node = nodeBinary(a);
+  const { bin: node, license: nodeLicense } = nodeBinary(a);
 
   const outDir = join(seaDir, name);
   const work = mkdtempSync(join(tmpdir(), `pafd-sea-${name}-`));
   try {
-    // The SEA main script is the release bundle as is (its #! line is valid
-    // JavaScript for V8 and its sourceMappingURL comment is harmless).
-    const main = join(work, 'pafd.js');
-    copyFileSync(bundle, main);
+    // The SEA main script is the multi-call bundle as is (its
+    // sourceMappingURL comment is harmless).
+    const main = join(work, 'paf.js');
+    copyFileSync(release.multiCall, main);
     const blob = join(work, 'pafd.blob');
     writeFileSync(join(work, 'sea-config.json'), JSON.stringify({
       main, output: blob,
@@ -138,6 +150,12 @@ async function packageArch(name, postject, bundle) {
     mkdirSync(join(outDir, 'native', a.nodeArch), { recursive: true });
     copyFileSync(exe, join(outDir, 'pafd'));
     chmodSync(join(outDir, 'pafd'), 0o755);
+    for (const program of PROGRAM_LINKS) symlinkSync('pafd', join(outDir, program));
+    writeFileSync(join(outDir, 'THIRD-PARTY-NOTICES'), noticeText({
+      product: `the pafd/pafc/pafbench executable (pathfinder-ts, ${name})`,
+      node: { npm: a.npm, version: a.version, license: nodeLicense },
+      packages: release.packages,
+    }));
     // The addon's symbols are not needed at run time (only its N-API entry point).
     run(a.strip, ['--strip-unneeded', '-o', join(outDir, 'native', a.nodeArch, 'paf_native.node'), addon], { debian: a.stripDebian });
   } finally {
@@ -148,6 +166,12 @@ async function packageArch(name, postject, bundle) {
   const [cmd, ...args] = [...runner(a), exe, '-v'];
   const version = run(cmd, args, { capture: true }).trim().split('\n');
   console.log(`${relative(root, exe)}: ${statSync(exe).size} bytes, "pafd -v" says ${version.join(' / ')}`);
+  // The links must reach the other programs (argv[0] dispatch), not pafd.
+  for (const program of PROGRAM_LINKS) {
+    const [c, ...rest] = [...runner(a), join(outDir, program), '-h'];
+    const usage = run(c, rest, { capture: true });
+    if (!usage.includes(program)) die(`${program} -h printed no ${program} usage: ${usage.split('\n')[0]}`);
+  }
   return exe;
 }
 
@@ -168,7 +192,29 @@ function releaseBundle() {
   return bundle;
 }
 
+/**
+ * The executable's main script: pafd, pafc and pafbench in one minified
+ * bundle (src/bin/paf.ts), with the npm packages esbuild put into it.
+ */
+async function multiCallBundle() {
+  const out = join(seaDir, 'paf.js');
+  const result = await build({
+    entryPoints: [join(root, 'src', 'bin', 'paf.ts')], outfile: out, absWorkingDir: root,
+    bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true,
+    sourcemap: 'linked', metafile: true, logLevel: 'warning',
+  });
+  let packages;
+  try {
+    packages = bundledPackages(root, result.metafile.inputs);
+  } catch (err) {
+    die(err.message);
+  }
+  console.log(`multi-call bundle ${relative(root, out)}: ${statSync(out).size} bytes; npm packages in it: ${packages.map((p) => `${p.name} ${p.version}`).join(', ') || 'none'}`);
+  return { multiCall: out, packages };
+}
+
 const arches = parseChoice(process.argv.slice(2), '--arch', Object.keys(ARCHES));
-const bundle = releaseBundle();
+releaseBundle();
+const release = await multiCallBundle();
 const postject = loadPostject();
-for (const name of arches) await packageArch(name, postject, bundle);
+for (const name of arches) await packageArch(name, postject, release);

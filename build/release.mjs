@@ -55,12 +55,30 @@ export const BOARDS = {
   'x86_64-host': { arch: 'x64', memoryMax: '2560M', summary: 'x86_64 host with 8 GB RAM or more' },
 };
 
+/**
+ * The programs the one executable also is (besides pafd): it runs the one
+ * its argv[0] names, so each is a symlink to it (src/bin/paf.ts).
+ */
+export const PROGRAM_LINKS = ['pafc', 'pafbench'];
+
+/** The manual pages: generated from docs/<name>.md by build/man.mjs. */
+export const MAN_PAGES = [
+  { name: 'pafd', section: 8 },
+  { name: 'pafc', section: 1 },
+  { name: 'pafbench', section: 1 },
+];
+
 /** Paths inside a board's root file system (also the tarball's layout). */
 export const LAYOUT = {
   libDir: 'usr/lib/paf',
   exe: 'usr/lib/paf/pafd',
   addon: (nodeArch) => `usr/lib/paf/native/${nodeArch}/paf_native.node`,
   binLink: 'usr/bin/pafd',
+  /** usr/bin/pafc, usr/bin/pafbench: links to the executable like usr/bin/pafd. */
+  programLink: (program) => `usr/bin/${program}`,
+  manPage: ({ name, section }) => `usr/share/man/man${section}/${name}.${section}`,
+  license: 'usr/share/doc/paf/LICENSE',
+  notices: 'usr/share/doc/paf/THIRD-PARTY-NOTICES',
   config: 'etc/paf/pafd.yaml',
   env: 'etc/paf/pafd.env',
   unit: 'usr/lib/systemd/system/pafd.service',

@@ -112,6 +112,7 @@ export function addonCandidates(): string[] {
   const out: string[] = [];
   const env = process.env.PAF_NATIVE_ADDON;
   if (env) out.push(env);
+  if (inExecutable()) return [...out, ...executableCandidates(arch)];
   out.push(join(dir, 'native', arch, ADDON_FILE));
   // A single executable's __dirname is already its own directory in Node 20,
   // but that is not documented; naming process.execPath keeps the shipped
@@ -124,6 +125,36 @@ export function addonCandidates(): string[] {
   }
   return [...new Set(out)];
 }
+
+// ---------------------------------------------------------------------
+// The board executable (pafd/pafc/pafbench as one single executable
+// application, build/package.mjs) looks only beside itself, and says where.
+
+/**
+ * True inside a single executable application: Node 20 runs the embedded
+ * main script with the executable itself as __filename (checked on the
+ * x64, arm64 and armv7 executables by build/test-targets.mjs).
+ */
+function inExecutable(): boolean {
+  return typeof __filename === 'string' && __filename === process.execPath;
+}
+
+/**
+ * native/<arch>/ beside the executable (the installed layout, also
+ * dist/sea/<arch>/), then the file itself beside it (an executable and its
+ * addon copied into one directory). process.execPath is the resolved
+ * executable, so /usr/bin/pafc -> ../lib/paf/pafd looks in /usr/lib/paf.
+ */
+function executableCandidates(arch: string): string[] {
+  const dir = dirname(process.execPath);
+  return [join(dir, 'native', arch, ADDON_FILE), join(dir, ADDON_FILE)];
+}
+
+function executableNotFound(candidates: readonly string[]): string {
+  return `native addon ${ADDON_FILE} for ${process.arch} not found: looked in ${candidates.join(' and ')} (it ships beside the executable; PAF_NATIVE_ADDON names another path)`;
+}
+
+// ---------------------------------------------------------------------
 
 function dlopen(path: string): NativeAddon {
   const module = { exports: {} as NativeAddon };
@@ -144,7 +175,9 @@ export function loadNative(): NativeAddon | null {
   // An explicitly named addon is the only one tried: a wrong path must not be papered over.
   const path = explicit ? explicit : candidates.find((p) => existsSync(p));
   if (path === undefined) {
-    addonError = `native addon ${ADDON_FILE} for ${process.arch} not found (build it with "node build/addon.mjs"; looked in ${candidates.join(', ')})`;
+    addonError = inExecutable()
+      ? executableNotFound(candidates)
+      : `native addon ${ADDON_FILE} for ${process.arch} not found (build it with "node build/addon.mjs"; looked in ${candidates.join(', ')})`;
     return loaded;
   }
   let addon: NativeAddon;
