@@ -4,7 +4,8 @@
 //
 //   node build/install.mjs --target <board> --prefix <dir> [--enable systemd|sysv] [--force]
 //
-// Files land at <prefix>/<path in the tarball> (build/release.mjs LAYOUT).
+// Files land at <prefix>/<path in the tarball> (build/release.mjs LAYOUT);
+// a missing <prefix> is created.
 // The configuration files under etc/paf/ are the operator's once installed:
 // an existing one that differs is kept and the new one written beside it as
 // <file>.new, unless --force. --enable starts pafd at boot: for systemd the
@@ -75,7 +76,8 @@ const [board] = parseChoice(argv, '--target', Object.keys(BOARDS), { all: false 
 const prefixArg = option(argv, '--prefix');
 if (!prefixArg) die('--prefix <dir> is required (the root file system to install into)');
 const prefix = resolve(prefixArg);
-if (!existsSync(prefix) || !statSync(prefix).isDirectory()) die(`${prefix} is not a directory`);
+// A missing root (an image being assembled) is created below; a file there is a mistake.
+if (existsSync(prefix) && !statSync(prefix).isDirectory()) die(`${prefix} is not a directory`);
 const enable = option(argv, '--enable');
 if (enable !== undefined && enable !== 'systemd' && enable !== 'sysv') die('--enable takes systemd or sysv');
 const force = argv.includes('--force');
@@ -91,6 +93,7 @@ try {
   const r = spawnSync('tar', ['-xzf', tarball, '-C', unpacked, '--no-same-owner'], { stdio: 'inherit' });
   if (r.status !== 0) die(`tar -xzf ${relative(root, tarball)} failed`);
   const report = [];
+  mkdirSync(prefix, { recursive: true });
   copyTree(unpacked, prefix, '', force, report);
   for (const line of report) console.log(`install: ${prefix}/${line}`);
 } finally {
