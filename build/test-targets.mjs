@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
-import { ARCHES, BOARDS, LAYOUT, root, seaDir, tarballPath } from './release.mjs';
+import { ARCHES, BOARDS, LAYOUT, MAN_PAGES, PROGRAM_LINKS, root, seaDir, tarballPath } from './release.mjs';
 
 /** ELF e_machine of each architecture's executables. */
 const ELF_MACHINE = { x64: 62, arm64: 183, armv7: 40 };
@@ -122,6 +122,7 @@ function expectedEntries(board) {
     [LAYOUT.config, '-rw-r--r--'], [LAYOUT.env, '-rw-r--r--'],
     [LAYOUT.unit, '-rw-r--r--'], [LAYOUT.initScript, '-rwxr-xr-x'],
     [LAYOUT.binLink, 'lrwxrwxrwx'],
+    ...shippedEntries(),
   ]);
   for (const f of [...files.keys()]) {
     for (let d = f.slice(0, f.lastIndexOf('/')); d; d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '') files.set(`${d}/`, 'drwxr-xr-x');
@@ -136,19 +137,21 @@ function checkTarball(board) {
   console.log(r.stdout.trimEnd().split('\n').map((l) => `       ${l}`).join('\n'));
   const got = new Map();
   const owners = new Set();
-  let link = '';
+  const links = new Map();
   for (const line of r.stdout.trim().split('\n')) {
     const f = line.split(/\s+/);
     got.set(f[5], f[0]);
     owners.add(f[1]);
-    if (f[6] === '->') link = f[7];
+    if (f[6] === '->') links.set(f[5], f[7]);
   }
   const want = expectedEntries(board);
   const diff = [...new Set([...want.keys(), ...got.keys()])].filter((p) => want.get(p) !== got.get(p))
     .map((p) => `${p}: expected ${want.get(p) ?? 'nothing'}, got ${got.get(p) ?? 'nothing'}`);
   check(diff.length === 0, `${board}: tarball has exactly the ${want.size} expected entries with their modes`, diff.join('\n'));
   check(owners.size === 1 && owners.has('0/0'), `${board}: every entry owned by 0/0`, [...owners].join(' '));
-  check(link === '../lib/paf/pafd', `${board}: usr/bin/pafd -> ../lib/paf/pafd`, link);
+  for (const at of [LAYOUT.binLink, ...PROGRAM_LINKS.map(LAYOUT.programLink)]) {
+    check(links.get(at) === '../lib/paf/pafd', `${board}: ${at} -> ../lib/paf/pafd`, links.get(at));
+  }
 }
 
 function checkInstalled(board, prefix) {
@@ -251,6 +254,7 @@ async function runBoard(board, prefix, figures) {
       check(r.code === 0 && /all checks passed/.test(r.out), `${board}: ${script} ${addr.replace(prefix, '<prefix>')} publishes and subscribes`, r.out);
     }
     if (!a.qemu) figures.busyRss = vmRss(pafd.proc.pid);
+    await runShippedPrograms(board, prefix, port, uxName, figures);
   } catch (err) {
     check(false, `${board}: pafd serves`, `${err.message}\n${pafd.log.join('\n')}`);
   } finally {
@@ -312,6 +316,88 @@ function verifyUnit(board) {
 }
 
 // ---------------------------------------------------------------------
+// What ships on the board besides pafd (issue 15): pafc and pafbench as
+// links to the one executable, the manual pages, LICENSE and the
+// third-party notice; the addon message of an executable copied alone.
+
+const NODE_LICENSE_OPENING = 'Node.js is licensed for use as follows';
+
+/** Tarball entries of the files in this section (their directories are added by expectedEntries). */
+function shippedEntries() {
+  return [
+    ...PROGRAM_LINKS.map((p) => [LAYOUT.programLink(p), 'lrwxrwxrwx']),
+    ...MAN_PAGES.map((page) => [LAYOUT.manPage(page), '-rw-r--r--']),
+    [LAYOUT.license, '-rw-r--r--'], [LAYOUT.notices, '-rw-r--r--'],
+  ];
+}
+
+/** argv prefix that runs a board's executable on this host. */
+function emulated(board) {
+  const a = ARCHES[BOARDS[board].arch];
+  return a.qemu ? [a.qemu, '-L', a.sysroot] : [];
+}
+
+function runProgram(board, file, args, env = process.env) {
+  const [cmd, ...rest] = [...emulated(board), file, ...args];
+  return spawnSync(cmd, rest, { encoding: 'utf8', env, timeout: CLIENT_TIMEOUT_MS });
+}
+
+/** The manual pages render with man -l without a complaint; LICENSE and the notice name what they must. */
+function checkShippedFiles(board, prefix) {
+  const a = ARCHES[BOARDS[board].arch];
+  for (const page of MAN_PAGES) {
+    const file = join(prefix, LAYOUT.manPage(page));
+    const r = spawnSync('man', ['-l', file], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', MANWIDTH: '80', LC_ALL: 'C.UTF-8' } });
+    const heading = `${page.name.toUpperCase()}(${page.section})`;
+    check(r.status === 0 && r.stderr === '' && r.stdout.startsWith(heading) && /^NAME\n\s+\S+ - /m.test(r.stdout) && /^SYNOPSIS$/m.test(r.stdout),
+      `${board}: man -l ${LAYOUT.manPage(page)} renders (${r.stdout.split('\n').length} lines, no warnings)`,
+      r.error ? `${r.error.message} (Debian package man-db)` : `exit ${r.status}\n${r.stderr}${r.stdout.slice(0, 400)}`);
+  }
+  const license = join(prefix, LAYOUT.license);
+  check(existsSync(license) && readFileSync(license).equals(readFileSync(join(root, 'LICENSE'))), `${board}: ${LAYOUT.license} is the project's LICENSE`);
+  const notices = existsSync(join(prefix, LAYOUT.notices)) ? readFileSync(join(prefix, LAYOUT.notices), 'utf8') : '';
+  check(notices.includes(`Node.js ${a.version}: LICENSE`) && notices.includes(NODE_LICENSE_OPENING),
+    `${board}: ${LAYOUT.notices} carries the license of Node.js ${a.version}`, notices.slice(0, 400));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  for (const dep of Object.keys(pkg.dependencies ?? {})) {
+    const version = JSON.parse(readFileSync(join(root, 'node_modules', dep, 'package.json'), 'utf8')).version;
+    check(notices.includes(`\n${dep} ${version}: `), `${board}: the notice carries the license of the bundled npm package ${dep} ${version}`);
+  }
+}
+
+/**
+ * pafc and pafbench, started through their /usr/bin links (the one
+ * executable dispatching on argv[0]), talk to the running pafd: pafc over
+ * ux (addon found beside the executable the link resolves to), pafbench
+ * --quick over tcp. Then pafd copied alone fails on ux: naming where it
+ * looked for the addon.
+ */
+async function runShippedPrograms(board, prefix, port, uxName, figures) {
+  const env = { ...process.env, ...readEnvFile(join(prefix, LAYOUT.env)) };
+  delete env.PAF_NATIVE_ADDON;
+  const pafc = runProgram(board, join(prefix, LAYOUT.programLink('pafc')), ['-c', 'ping; services', `ux:${uxName}`], env);
+  check(pafc.status === 0 && /Round-trip time: [\d.]+ ms\./.test(pafc.stdout) && /^OK\.$/m.test(pafc.stdout),
+    `${board}: /usr/bin/pafc -c 'ping; services' ux:${uxName}`, `exit ${pafc.status ?? pafc.signal}\n${pafc.stdout}${pafc.stderr}`);
+  const started = Date.now();
+  const bench = runProgram(board, join(prefix, LAYOUT.programLink('pafbench')), ['--quick', `tcp:127.0.0.1:${port}`], env);
+  figures.benchMs ??= {};
+  figures.benchMs[BOARDS[board].arch] = Date.now() - started;
+  check(bench.status === 0 && /^Ping: +[\d.]+ ms$/m.test(bench.stdout),
+    `${board}: /usr/bin/pafbench --quick tcp:127.0.0.1:${port}`, `exit ${bench.status ?? bench.signal}\n${bench.stdout}${bench.stderr}`);
+
+  const alone = mkdtempSync(join(tmpdir(), `pafd-alone-${board}-`));
+  try {
+    cpSync(join(prefix, LAYOUT.exe), join(alone, 'pafd'));
+    const r = runProgram(board, join(alone, 'pafd'), ['-s', '-n', `ux:${uxName}-alone`], env);
+    const looked = join(alone, 'native', ARCHES[BOARDS[board].arch].nodeArch, 'paf_native.node');
+    check(r.status === 1 && r.stderr.includes(`looked in ${looked}`) && !r.stderr.includes('build/addon.mjs'),
+      `${board}: pafd copied alone, without its addon: exit 1 naming ${looked.replace(alone, '<dir>')}`, `exit ${r.status ?? r.signal}\n${r.stderr}`);
+  } finally {
+    rmSync(alone, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------
 
 const figures = { startMs: {}, idleRss: NaN, busyRss: NaN };
 const build1 = runStep('node build/package.mjs --arch all', process.execPath, [join(root, 'build', 'package.mjs'), '--arch', 'all']);
@@ -327,6 +413,7 @@ if (build1.ok && build2.ok) {
       const inst = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', prefix, '--enable', 'systemd'], { encoding: 'utf8' });
       if (check(inst.status === 0, `${board}: node build/install.mjs --target ${board} --prefix <tmp> --enable systemd`, inst.stdout + inst.stderr)) {
         checkInstalled(board, prefix);
+        checkShippedFiles(board, prefix);
         await runBoard(board, prefix, figures);
         if (BOARDS[board].arch === 'x64') await runInitScript(board, prefix);
       }
@@ -359,6 +446,9 @@ for (const board of Object.keys(BOARDS)) {
 }
 rows.push(['idle RSS of the x64 executable (board x86_64-host flags)', mb(figures.idleRss), '']);
 rows.push(['RSS of the x64 executable after the three clients', mb(figures.busyRss), '']);
+for (const [arch, ms] of Object.entries(figures.benchMs ?? {})) {
+  rows.push([`pafbench --quick, ${arch}${ARCHES[arch].qemu ? ' (qemu-user)' : ''}`, `${ms} ms`, '']);
+}
 for (const [arch, ms] of Object.entries(figures.startMs)) {
   rows.push([`start-up to first accepted connection, ${arch}${ARCHES[arch].qemu ? ' (qemu-user)' : ''}`, `${ms} ms`, '']);
 }
