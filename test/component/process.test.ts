@@ -147,15 +147,17 @@ t('D4 clients: a v2 requester gets 3 fields per entry, a v3 requester 5 (6 with 
 
 // ------------------------------------------------------------------ process
 
-t('S3 -v prints the server version and "2 3" on two lines and exits 0', async () => {
-  const r = await runPafdBounded(['-v']);
-  assert.is(r.code, 0);
-  const lines = r.stdout.split('\n');
-  assert.is(lines.length, 3, `two terminated lines, got ${JSON.stringify(r.stdout)}`);
-  assert.match(lines[0]!, /^\d+\.\d+\.\d+\S*$/, 'a version number');
-  assert.is(lines[1], '2 3');
-  assert.is(lines[2], '');
-  assert.is(r.stderr, '');
+t('S3 -v and --version print the original\'s two lines, "Server version: ..." and "Protocol version(s): 2 3", and exit 0', async () => {
+  for (const option of ['-v', '--version']) {
+    const r = await runPafdBounded([option]);
+    assert.is(r.code, 0, option);
+    const lines = r.stdout.split('\n');
+    assert.is(lines.length, 3, `two terminated lines, got ${JSON.stringify(r.stdout)}`);
+    assert.match(lines[0]!, /^Server version: \d+\.\d+\.\d+\S*$/, 'a version number');
+    assert.is(lines[1], 'Protocol version(s): 2 3');
+    assert.is(lines[2], '');
+    assert.is(r.stderr, '', option);
+  }
 });
 
 t('S5 a bind failure (address in use) exits 1 with one line on stderr', async () => {
