@@ -7,6 +7,7 @@ message, including the client-address pafd reports for us.
 Usage: seqpacket_client.py ux:<name> | uxf:<path>   (exit 0 = all good)."""
 
 import json
+import os
 import socket
 import sys
 
@@ -53,7 +54,8 @@ def expect(sock, wanted):
 def our_address(transport, sock):
     """What the server should report for us (transports.md §1.3)."""
     if transport == "uxf":
-        return "uxf:"
+        # An unnamed uxf peer: XCM says "uxf:", pafd names the process.
+        return f"uxf:pid:{os.getpid()}"
     name = sock.getsockname()
     assert isinstance(name, bytes) and name[:1] == b"\0", name
     assert len(name) == 6, name  # auto-bound: NUL + 5 hex digits
