@@ -4,7 +4,8 @@
 //
 //   node build/install.mjs --target <board> --prefix <dir> [--enable systemd|sysv] [--force]
 //
-// Files land at <prefix>/<path in the tarball> (build/release.mjs LAYOUT).
+// Files land at <prefix>/<path in the tarball> (build/release.mjs LAYOUT);
+// a missing <prefix> is created.
 // The configuration files under etc/paf/ are the operator's once installed:
 // an existing one that differs is kept and the new one written beside it as
 // <file>.new, unless --force. --enable starts pafd at boot: for systemd the
@@ -75,7 +76,9 @@ const [board] = parseChoice(argv, '--target', Object.keys(BOARDS), { all: false 
 const prefixArg = option(argv, '--prefix');
 if (!prefixArg) die('--prefix <dir> is required (the root file system to install into)');
 const prefix = resolve(prefixArg);
-if (!existsSync(prefix) || !statSync(prefix).isDirectory()) die(`${prefix} is not a directory`);
+// A root being assembled may not exist yet: make it, as the files below it are made.
+if (!existsSync(prefix)) mkdirSync(prefix, { recursive: true });
+if (!statSync(prefix).isDirectory()) die(`${prefix} is not a directory`);
 const enable = option(argv, '--enable');
 if (enable !== undefined && enable !== 'systemd' && enable !== 'sysv') die('--enable takes systemd or sysv');
 const force = argv.includes('--force');
