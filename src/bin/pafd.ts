@@ -64,12 +64,13 @@ async function main(): Promise<void> {
   const systemd = SystemdNotifier.fromEnvironment(process.env, log);
   /**
    * A start-up failure: logged, and one line on stderr. When the log
-   * already goes to the console (-s, or no syslog socket) that record is
-   * the line; a second, differently worded one would only confuse.
+   * already goes to the console (-s, or no syslog socket) and lets errors
+   * through, that record is the line; a second, differently worded one
+   * would only confuse.
    */
   const fail = (message: string): never => {
     log.error(message);
-    if (outputs.logsToConsole) process.exit(1);
+    if (outputs.logsToConsole && log.enabled('error')) process.exit(1);
     die(message);
   };
   try {

@@ -58,6 +58,9 @@ t('a bind failure with -s is one line on stderr, not the log record and a second
   try {
     const line = assertOneLineFailure(await runPafdBounded(['-s', '-n', `tcp:127.0.0.1:${port}`]), 'bind failure with -s');
     assert.match(line, new RegExp(`^ERROR:pafd:cannot start: .*${port}`));
+    // With errors filtered out of the log (-l critical) the line still appears, once.
+    const quiet = assertOneLineFailure(await runPafdBounded(['-s', '-n', '-l', 'critical', `tcp:127.0.0.1:${port}`]), 'bind failure with -s -l critical');
+    assert.match(quiet, new RegExp(`^pafd: cannot start: .*${port}`));
     const dup = assertOneLineFailure(await runPafdBounded(['-s', '-n', 'ux:paf-s-dup', 'ux:paf-s-dup']), 'duplicate with -s');
     assert.match(dup, /^ERROR:pafd:cannot start: domains\[1\]\.sockets\[0\] \(ux:paf-s-dup\): the same address as domains\[0\]\.sockets\[0\]/);
   } finally {
