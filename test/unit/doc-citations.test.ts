@@ -4,7 +4,8 @@
 // targets and the README for `*.md` paths and fails on any that does not
 // resolve. A path with a directory resolves from the repository root (or,
 // for markdown links, from the citing file's directory); a bare name must
-// be a file at the root or beside the citing file.
+// be a file at the root or beside the citing file. A section cited after
+// a path (`§3`, `§1.2–§1.3`) must be a numbered heading of that file.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -57,6 +58,48 @@ test('the checker reports a citation of a missing file and accepts existing ones
   ].join('\n');
   const found = danglingCitations(here, text, existsSync);
   assert.equal(found.map((d) => `${d.line}:${d.cited}`), [`2:protocol${'.md'}`, `2:docs/nowhere${'.md'}`]);
+});
+
+/** Section numbers after a citation: `docs/x.md §3`, `§1.2–§1.3`, `§6.1, §6.3`. */
+const SECTIONS = new RegExp(`(?<![\\w./-])((?:[\\w.-]+/)*[\\w.-]+${MD})((?:(?:\\s|,\\s*|[–-])§\\s?\\d+(?:\\.\\d+)*)+)`, 'g');
+
+/** The numbered sections (`## 3.`, `### 6.1`) of a markdown text. */
+function sectionsOf(text: string): Set<string> {
+  return new Set([...text.matchAll(/^#{2,4} (\d+(?:\.\d+)*)\.?\s/gm)].map((m) => m[1]!));
+}
+
+/** `docs/x.md §n` citations whose section x.md does not have. */
+export function missingSections(file: string, text: string, read: (path: string) => string | undefined): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(SECTIONS)) {
+    const target = read(join(ROOT, m[1]!)) ?? read(join(dirname(file), m[1]!));
+    if (target === undefined) continue;                       // reported as a missing file
+    const have = sectionsOf(target);
+    for (const n of m[2]!.matchAll(/§\s?(\d+(?:\.\d+)*)/g)) {
+      if (!have.has(n[1]!)) out.push(`${relative(ROOT, file)}: ${m[1]} §${n[1]}`);
+    }
+  }
+  return out;
+}
+
+function readIfFile(path: string): string | undefined {
+  try {
+    return statSync(path).isFile() ? readFileSync(path, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+test('the section checker finds numbered headings and reports missing ones', () => {
+  const doc = '# T\n\n## 1. One\n\n### 1.2 Two\n\n## 3 Three\n';
+  const read = (p: string) => (p.endsWith(`x${'.md'}`) ? doc : undefined);
+  const text = `see docs/x${'.md'} §1.2, §3 and docs/x${'.md'} §1.3–§4; docs/y${'.md'} §9`;
+  assert.equal(missingSections(join(ROOT, 'src', 'a.ts'), text, read), [`src/a.ts: docs/x${'.md'} §1.3`, `src/a.ts: docs/x${'.md'} §4`]);
+});
+
+test('every cited section of a repository document exists', () => {
+  const files = SCANNED.flatMap((p) => walk(join(ROOT, p), []));
+  assert.equal(files.flatMap((f) => missingSections(f, readFileSync(f, 'utf8'), readIfFile)), []);
 });
 
 test('every *.md path cited in src, docs, build, test, targets and README.md exists', () => {
