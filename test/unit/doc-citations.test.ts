@@ -60,7 +60,7 @@ test('the checker reports a citation of a missing file and accepts existing ones
   assert.equal(found.map((d) => `${d.line}:${d.cited}`), [`2:protocol${'.md'}`, `2:docs/nowhere${'.md'}`]);
 });
 
-/** Section numbers after a citation: `docs/x.md §3`, `§1.2–§1.3`, `§6.1, §6.3`. */
+/** Section numbers after a citation: `§3`, `§1.2–§1.3`, `§6.1, §6.3`. */
 const SECTIONS = new RegExp(`(?<![\\w./-])((?:[\\w.-]+/)*[\\w.-]+${MD})((?:(?:\\s|,\\s*|[–-])§\\s?\\d+(?:\\.\\d+)*)+)`, 'g');
 
 /** The numbered sections (`## 3.`, `### 6.1`) of a markdown text. */
@@ -68,7 +68,7 @@ function sectionsOf(text: string): Set<string> {
   return new Set([...text.matchAll(/^#{2,4} (\d+(?:\.\d+)*)\.?\s/gm)].map((m) => m[1]!));
 }
 
-/** `docs/x.md §n` citations whose section x.md does not have. */
+/** Citations of a section (`§n` after a document path) that the document does not have. */
 export function missingSections(file: string, text: string, read: (path: string) => string | undefined): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(SECTIONS)) {
