@@ -1,6 +1,6 @@
-// The wire-level Pathfinder client (client-library.md §1): one connection
+// The wire-level Pathfinder client (docs/client-library.md §1): one connection
 // to one server, one method per protocol transaction. Every message from
-// the server is validated strictly (protocol.md §7): it must parse, fit
+// the server is validated strictly (docs/protocol.md §7): it must parse, fit
 // the schema of the negotiated version, name an open transaction with the
 // right command, and come in an order the transaction kind allows.
 // Anything else is a protocol error that closes the connection.
@@ -30,7 +30,7 @@ const IDS_PER_REFILL = 256;
 let idPool = Buffer.alloc(0);
 let idPoolOffset = 0;
 
-/** A random id in 0…2^63−1 (client, service and subscription ids; protocol.md §7). */
+/** A random id in 0…2^63−1 (client, service and subscription ids; docs/protocol.md §7). */
 export function randomId(): bigint {
   if (idPoolOffset >= idPool.length) {
     idPool = randomBytes(8 * IDS_PER_REFILL);
@@ -133,7 +133,7 @@ export interface WireConnectOptions {
   /** Offered version range, default [2, 3]. */
   minVersion?: number;
   maxVersion?: number;
-  /** After a v3 hello, open a track transaction and answer server queries (client-library.md §1.1). */
+  /** After a v3 hello, open a track transaction and answer server queries (docs/client-library.md §1.1). */
   track?: boolean;
   /** Where domain files are looked up (default $PAF_DOMAINS or /run/paf/domains.d). */
   domainsDir?: string;
@@ -213,7 +213,7 @@ function orphanSince(fields: JsonObject): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-/** Checks a subscription notification beyond the schema (protocol.md §6.3). */
+/** Checks a subscription notification beyond the schema (docs/protocol.md §6.3). */
 function decodeMatch(fields: JsonObject): MatchNotification {
   const matchType = fields['match-type'] as string;
   if (!MATCH_TYPES.has(matchType)) throw new ProtocolError(`unknown match-type ${JSON.stringify(matchType)}`);
@@ -231,7 +231,7 @@ function decodeMatch(fields: JsonObject): MatchNotification {
   return { matchType: matchType as 'appeared' | 'modified', ...serviceInfo(fields) };
 }
 
-/** A service's state as notifications and `services` listings carry it (protocol.md §6.3, §6.6). */
+/** A service's state as notifications and `services` listings carry it (docs/protocol.md §6.3, §6.6). */
 function serviceInfo(fields: JsonObject): ServiceInfo {
   const info: ServiceInfo = {
     serviceId: fields['service-id'] as bigint,
@@ -279,7 +279,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   }
 
   /**
-   * Connects to `target` and completes hello (client-library.md §1.1).
+   * Connects to `target` and completes hello (docs/client-library.md §1.1).
    * A string is looked up as a domain file first (its first server is
    * used) and otherwise taken as an XCM address. Rejects on a transport
    * error, a hello `fail` (TransactionFailed) or a version range that
@@ -428,7 +428,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * at the accept. Server queries are answered at once unless
    * `autoReply` is false (then call trackReply()). TCP keepalive is
    * switched off, as libpaf does: liveness is now the track mechanism's
-   * job (transports.md §8).
+   * job (docs/transports.md §8).
    */
   track(onEvent: (event: TrackEvent) => void = () => {}, opts: { autoReply?: boolean } = {}): Promise<void> {
     if (this.negotiated !== 3) return Promise.reject(new Error('track needs protocol version 3'));
@@ -598,7 +598,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
 }
 
 /**
- * The transaction state machine seen from the client (protocol.md §4.1,
+ * The transaction state machine seen from the client (docs/protocol.md §4.1,
  * §7). Marks the transaction accepted at its accept.
  */
 function checkOrder(ta: Transaction, msg: Message): void {

@@ -1,4 +1,4 @@
-// Turns the `log` settings of a configuration (cli-and-config.md §1.5,
+// Turns the `log` settings of a configuration (docs/cli-and-config.md §1.5,
 // §2.1) into the logger's level and destinations, at start-up and again on
 // every reload. Two steps, so a reload can check everything before it
 // changes anything: prepare() opens what the settings need (and throws if

@@ -14,7 +14,7 @@ import type { ConnectionHandler, MessageConnection, MessageListener } from './ty
 
 export type UxAddress = Extract<Address, { transport: 'ux' | 'uxf' }>;
 
-/** Every local (UNIX socket) client is the same user (semantics.md §8.1). */
+/** Every local (UNIX socket) client is the same user (docs/semantics.md §8.1). */
 export const UX_USER = 'default';
 
 /** XCM's limit: a packet longer than this cannot be received by an XCM peer. */

@@ -1,5 +1,5 @@
 // Property-based tests of the configuration loader (src/config/config.ts,
-// cli-and-config.md §2). Random valid configurations are rendered as YAML in
+// docs/cli-and-config.md §2). Random valid configurations are rendered as YAML in
 // random but equivalent styles (block or flow collections, plain or quoted
 // strings, decimal, hex or digit-grouped integers, YAML 1.1 boolean words)
 // and must load to exactly the values generated. One targeted mutation of a
@@ -169,7 +169,7 @@ const DOMAIN: fc.Arbitrary<DomainSpec> = fc.record({
   idle: fc.record({ min: IDLE, max: IDLE }, { requiredKeys: [], noNullPrototype: true }),
   maxIdleTime: IDLE,
 }, { requiredKeys: ['sockets', 'alias'], noNullPrototype: true })
-  // cli-and-config.md §2.1/§2.2: min <= max for both ranges, idle.max and max_idle_time not both.
+  // docs/cli-and-config.md §2.1/§2.2: min <= max for both ranges, idle.max and max_idle_time not both.
   .filter((d) => (d.pv?.min ?? 2) <= (d.pv?.max ?? 3))
   .filter((d) => d.idle?.max === undefined || d.maxIdleTime === undefined)
   .filter((d) => (d.idle?.min ?? 4) <= (d.idle?.max ?? d.maxIdleTime ?? 30));
@@ -220,7 +220,7 @@ function configNode(c: ConfigSpec): Node {
   );
 }
 
-/** cli-and-config.md §2.1, defaults included, written out independently of config.ts. */
+/** docs/cli-and-config.md §2.1, defaults included, written out independently of config.ts. */
 function expectedConfig(c: ConfigSpec): ServerConfig {
   const out: ServerConfig = {
     domains: (c.domains ?? []).map((d) => {

@@ -68,7 +68,7 @@ async function rejection(p: Promise<unknown>): Promise<UxError> {
 
 const t = suite('ux transport');
 
-t('remote address rendering (transports.md §1.3)', () => {
+t('remote address rendering (docs/transports.md §1.3)', () => {
   assert.is(renderUxRemote('ux', { name: '45217', abstract: true, bound: true }), 'ux:45217');
   assert.is(renderUxRemote('ux', { name: '', abstract: false, bound: false }), 'ux:');
   assert.is(renderUxRemote('uxf', { name: '45217', abstract: true, bound: true }), 'uxf:');

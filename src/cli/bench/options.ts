@@ -1,4 +1,4 @@
-// pafbench's command line (cli-and-config.md §4, plus the options for
+// pafbench's command line (docs/cli-and-config.md §4, plus the options for
 // throughput, fan-out latency, server memory and JSON output). Pure.
 
 import { DEFAULT_TIMEOUT_SECONDS, parseTimeoutSeconds } from '../timeout';
