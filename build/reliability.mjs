@@ -16,7 +16,7 @@ const root = join(fileURLToPath(import.meta.url), '..', '..');
 const args = process.argv.slice(2);
 const short = args.includes('--short');
 const filters = args.filter((a) => !a.startsWith('--'));
-const DOC = join(root, 'docs', 'RELIABILITY.md');
+const DOC = join(root, 'docs/RELIABILITY.md');
 const BEGIN = '<!-- reliability-table:begin -->';
 const END = '<!-- reliability-table:end -->';
 /** A long form runs for minutes; past this it counts as hung. */

@@ -75,7 +75,7 @@ const window = Number(option('--window', Math.max(1, Math.floor(CONNECTS_IN_FLIG
 /** Each subscription's filter matches about this many services. */
 const MATCHES_PER_SUBSCRIPTION = 5;
 const groups = Math.max(1, Math.round(services / MATCHES_PER_SUBSCRIPTION));
-/** pafd's default idle limits (semantics.md §7.1): track queries come every ~0.5·max_idle. */
+/** pafd's default idle limits (docs/semantics.md §7.1): track queries come every ~0.5·max_idle. */
 const IDLE_MIN = 4, IDLE_MAX = 30;
 const maxIdle = Math.min(IDLE_MAX, Math.max(IDLE_MIN, ttl));
 /** Descriptors pafd needs beside its clients: the probe and some slack for Node's own. */

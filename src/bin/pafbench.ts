@@ -1,4 +1,4 @@
-// pafbench: the Pathfinder micro-benchmark (cli-and-config.md §4).
+// pafbench: the Pathfinder micro-benchmark (docs/cli-and-config.md §4).
 
 import { runBench } from '../cli/bench/main';
 

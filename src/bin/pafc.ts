@@ -1,4 +1,4 @@
-// pafc: the interactive Pathfinder debugging client (cli-and-config.md §3).
+// pafc: the interactive Pathfinder debugging client (docs/cli-and-config.md §3).
 
 import { runPafc } from '../cli/pafc/main';
 

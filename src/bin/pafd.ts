@@ -1,14 +1,15 @@
-// pafd: the Pathfinder server (cli-and-config.md §1).
+// pafd: the Pathfinder server (docs/cli-and-config.md §1).
 
 import { systemClock } from '../core/clock';
 import { ConfigError } from '../config/config';
 import { PAFD_USAGE, UsageError, parsePafdArgs } from '../config/options';
 import { Logger } from '../log/logger';
 import { LogOutputs } from '../log/outputs';
-import { checkConfigFile } from '../server/check-config';
+import { checkConfigFile, checkDistinctSockets } from '../server/check-config';
 import { runHook } from '../server/hook';
 import { reloadServer } from '../server/reload';
 import { PROTOCOL_VERSIONS, PathfinderServer, SERVER_VERSION } from '../server/server';
+import { domainSummary, startedLine } from '../server/summary';
 import { SystemdNotifier } from '../server/systemd';
 
 /** How long a fatal error may spend closing sockets before the process exits anyway. */
@@ -16,7 +17,7 @@ const FATAL_EXIT_GRACE_MS = 1000;
 /** SIGTERM must end the process within a second (issue 5); closing normally takes milliseconds. */
 const SHUTDOWN_DEADLINE_MS = 900;
 
-/** Ends the process with one clear line (cli-and-config.md §1.4: startup errors exit 1). */
+/** Ends the process with one clear line (docs/cli-and-config.md §1.4: startup errors exit 1). */
 function die(message: string): never {
   process.stderr.write(`pafd: ${message}\n`);
   process.exit(1);
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
   }
   if (command.action === 'help') { process.stdout.write(`${PAFD_USAGE}\n`); return; }
   if (command.action === 'version') {
-    process.stdout.write(`${SERVER_VERSION}\n${PROTOCOL_VERSIONS.join(' ')}\n`);
+    // The original's two lines, which scripts parse.
+    process.stdout.write(`Server version: ${SERVER_VERSION}\nProtocol version(s): ${PROTOCOL_VERSIONS.join(' ')}\n`);
     return;
   }
   if (command.action === 'check-config') {
@@ -60,6 +62,22 @@ async function main(): Promise<void> {
     die(messageOf(err));
   }
   const systemd = SystemdNotifier.fromEnvironment(process.env, log);
+  /**
+   * A start-up failure: logged, and one line on stderr. When the log
+   * already goes to the console (-s, or no syslog socket) and lets errors
+   * through, that record is the line; a second, differently worded one
+   * would only confuse.
+   */
+  const fail = (message: string): never => {
+    log.error(message);
+    if (outputs.logsToConsole && log.enabled('error')) process.exit(1);
+    die(message);
+  };
+  try {
+    checkDistinctSockets(config);
+  } catch (err) {
+    fail(`cannot start: ${messageOf(err)}`);
+  }
 
   // Signal handlers go in before anything is announced: until Node has a
   // listener, the kernel's default action kills the process outright. A
@@ -77,21 +95,19 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (err) {
-    log.error(`cannot start: ${messageOf(err)}`);
-    die(`cannot start: ${messageOf(err)}`);
+    fail(`cannot start: ${messageOf(err)}`);
   }
   if (command.hook !== undefined) {
     try {
       await runHook(command.hook, server.domains);
     } catch (err) {
-      log.error(`hook ${command.hook} failed: ${messageOf(err)}`);
       await server.stop();
-      die(`hook ${command.hook} failed: ${messageOf(err)}`);
+      fail(`hook ${command.hook} failed: ${messageOf(err)}`);
     }
   }
 
   // A failure outside any one connection's handling is a bug of ours: log
-  // it, close what we can and exit 1 (cli-and-config.md §1.4).
+  // it, close what we can and exit 1 (docs/cli-and-config.md §1.4).
   let failing = false;
   process.on('uncaughtException', (err) => {
     if (failing) return;
@@ -142,7 +158,8 @@ async function main(): Promise<void> {
 
   const serving = `serving ${server.domains.length} domain(s) on ${server.domains.flatMap((d) => d.listeners.map((l) => l.address)).join(' ')}`;
   if (pendingStop !== undefined) { shutdown(pendingStop); return; }
-  log.info(`pafd ${SERVER_VERSION} started: ${server.domains.length} domain(s), protocol versions ${PROTOCOL_VERSIONS.join(' ')}`);
+  server.domains.forEach((d, i) => log.info(domainSummary(d, i)));
+  log.info(startedLine(SERVER_VERSION, server.domains, config.log.level));
   systemd?.ready(serving);
 }
 

@@ -1,4 +1,4 @@
-// The high-level client API (client-library.md §2): a context per domain
+// The high-level client API (docs/client-library.md §2): a context per domain
 // holds the application's services and subscriptions, keeps one link per
 // server of the domain in step with them, and presents the matches of all
 // servers as one merged stream per subscription (§6). It runs on the Node
@@ -25,7 +25,7 @@ import { Scheduler, Task } from './scheduler';
 import type { MatchNotification } from './wire';
 import { randomId } from './wire';
 
-/** Property sets whose size estimate exceeds this are refused (client-library.md §2.4). */
+/** Property sets whose size estimate exceeds this are refused (docs/client-library.md §2.4). */
 export const MAX_PROPS_SIZE = 32768;
 /** Filters longer than this (in characters) are refused. */
 export const MAX_FILTER_LENGTH = 8192;
@@ -359,7 +359,7 @@ export class Context extends EventEmitter<ContextEvents> {
   }
 
   /**
-   * Orderly shutdown (client-library.md §7): every service is unpublished
+   * Orderly shutdown (docs/client-library.md §7): every service is unpublished
    * on every connected server (waiting at most 0.5 s + 1 ms per service),
    * then all connections close. Subscriptions end without callbacks.
    * Resolves when done; the context is unusable afterwards.
@@ -483,7 +483,7 @@ export class Context extends EventEmitter<ContextEvents> {
     try {
       servers = await readDomainFile(this.settings.domainsDir, this.domain);
     } catch (err) {
-      // A missing or broken file keeps the current servers (discrepancies.md C6).
+      // A missing or broken file keeps the current servers (docs/discrepancies.md C6).
       this.trace(`domain file ${this.domain}: ${(err as Error).message}; keeping ${this.links.length} server(s)`);
     }
     if (this.state !== 'attached') return;
@@ -571,7 +571,7 @@ function checkTtl(ttl: number): number {
   return normalizeTtl(ttl);
 }
 
-/** Client-side filter check with the server's own parser (discrepancies.md C8). */
+/** Client-side filter check with the server's own parser (docs/discrepancies.md C8). */
 function checkFilter(filter: string): void {
   try {
     parseFilter(filter);
@@ -586,7 +586,7 @@ function checkFilter(filter: string): void {
 
 /**
  * Escapes the filter-special characters of a key or value for embedding
- * in filter text (filter.md §7): `( ) * \ & | = < >`.
+ * in filter text (docs/filter.md §7): `( ) * \ & | = < >`.
  */
 export function filterEscape(text: string): string {
   return escapeFilterText(text);

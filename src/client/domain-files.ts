@@ -1,4 +1,4 @@
-// Domain files (client-library.md §3): which servers serve a domain. The
+// Domain files (docs/client-library.md §3): which servers serve a domain. The
 // file is named after the domain and sits in $PAF_DOMAINS (default
 // /run/paf/domains.d). Two formats: one XCM address per line, or a JSON
 // object with per-server options. A file that fails any check is rejected
@@ -183,7 +183,7 @@ export async function readDomainFile(dir: string, domain: string): Promise<Serve
 /**
  * Whether two entries describe the same server for rescanning purposes:
  * address, local address, TLS paths, version and idle limits are
- * compared; the network namespace is not (client-library.md §3.3).
+ * compared; the network namespace is not (docs/client-library.md §3.3).
  */
 export function sameServer(a: ServerEntry, b: ServerEntry): boolean {
   return a.address === b.address && a.localAddress === b.localAddress &&
@@ -207,7 +207,7 @@ export function diffServers<T extends ServerEntry>(current: readonly T[], next: 
 }
 
 /**
- * The version range a client offers a server (client-library.md §5.2):
+ * The version range a client offers a server (docs/client-library.md §5.2):
  * [max(2, minProtocolVersion), min(3, maxProtocolVersion)], or undefined
  * if that range is empty and the server must never be contacted.
  */

@@ -1,4 +1,4 @@
-// The client library's environment variables (client-library.md §4).
+// The client library's environment variables (docs/client-library.md §4).
 // Every value can also be given as an option; the environment is only the
 // default. Numbers must parse completely as a float, otherwise the
 // default applies.

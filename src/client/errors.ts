@@ -1,11 +1,11 @@
-// libpaf's error codes (client-library.md §2.2) and the error type the
+// libpaf's error codes (docs/client-library.md §2.2) and the error type the
 // high-level API throws with them.
 
 /** libpaf's numeric error codes. */
 export const PafErrorCode = {
   /** Any other failure. */
   GENERIC: -1,
-  /** The property size estimate exceeds 32768 (client-library.md §2.4). */
+  /** The property size estimate exceeds 32768 (docs/client-library.md §2.4). */
   PROPS_TOO_LARGE: -2,
   /** Kept for completeness: a caller-supplied buffer was too small (C API only). */
   BUFFER_TOO_SMALL: -3,

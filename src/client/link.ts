@@ -1,4 +1,4 @@
-// One link per server of a context (client-library.md §5): it connects,
+// One link per server of a context (docs/client-library.md §5): it connects,
 // greets, brings the server in line with the context's services and
 // subscriptions, keeps checking that the server is alive (v3), and on any
 // error starts over after a randomized, doubling back-off.
@@ -169,7 +169,7 @@ export class Link {
   /**
    * The set of local service TTLs changed: recompute the idle limit and
    * pull the next query in if it is now too far away (with the new limit,
-   * unlike libpaf: discrepancies.md C11).
+   * unlike libpaf: docs/discrepancies.md C11).
    */
   idleLimitChanged(): void {
     this.maxIdle = this.computeMaxIdle();

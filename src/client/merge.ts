@@ -1,5 +1,5 @@
 // Merging one subscription's matches from several servers into a single
-// stream of appeared / modified / disappeared (client-library.md §6).
+// stream of appeared / modified / disappeared (docs/client-library.md §6).
 //
 // Every server (a "source", one per link) reports the services it has;
 // the merger keeps, per service id, what it last announced to the
@@ -23,7 +23,7 @@ export type SourceId = number;
 /** The match types delivered to the application. */
 export type MatchType = 'appeared' | 'modified' | 'disappeared';
 
-/** A stale record (disappeared) is forgotten this long after it went stale (client-library.md §6.5). */
+/** A stale record (disappeared) is forgotten this long after it went stale (docs/client-library.md §6.5). */
 export const STALE_RECORD_TIMEOUT = 30;
 
 /** A service as last announced to the application. */

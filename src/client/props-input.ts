@@ -1,7 +1,7 @@
 // Service properties as applications write them: a plain object such as
 // {name: 'billing', port: [80, 443]}, with strings, integer numbers or
 // bigints, turned into the normalized Props the wire layer sends
-// (protocol.md §2.2: values per name are a set, no empty names).
+// (docs/protocol.md §2.2: values per name are a set, no empty names).
 
 import type { PropValue, Props } from '../core/props';
 import { makeProps } from '../core/props';
@@ -60,13 +60,13 @@ export function propsToObject(props: Props): Record<string, PropValue[]> {
   return out;
 }
 
-/** Per (name, value) pair: the name's bytes plus this much (client-library.md §2.4). */
+/** Per (name, value) pair: the name's bytes plus this much (docs/client-library.md §2.4). */
 const PAIR_OVERHEAD = 5;
 /** A string value counts its bytes plus this much; an integer counts a fixed amount. */
 const STRING_VALUE_OVERHEAD = 5;
 const INTEGER_VALUE_SIZE = 25;
 
-/** libpaf's size estimate of a property set (client-library.md §2.4). */
+/** libpaf's size estimate of a property set (docs/client-library.md §2.4). */
 export function propsSizeEstimate(props: Props): number {
   let size = 0;
   for (const [name, values] of props) {

@@ -1,6 +1,6 @@
-// The wire-level Pathfinder client (client-library.md §1): one connection
+// The wire-level Pathfinder client (docs/client-library.md §1): one connection
 // to one server, one method per protocol transaction. Every message from
-// the server is validated strictly (protocol.md §7): it must parse, fit
+// the server is validated strictly (docs/protocol.md §7): it must parse, fit
 // the schema of the negotiated version, name an open transaction with the
 // right command, and come in an order the transaction kind allows.
 // Anything else is a protocol error that closes the connection.
@@ -30,7 +30,7 @@ const IDS_PER_REFILL = 256;
 let idPool = Buffer.alloc(0);
 let idPoolOffset = 0;
 
-/** A random id in 0…2^63−1 (client, service and subscription ids; protocol.md §7). */
+/** A random id in 0…2^63−1 (client, service and subscription ids; docs/protocol.md §7). */
 export function randomId(): bigint {
   if (idPoolOffset >= idPool.length) {
     idPool = randomBytes(8 * IDS_PER_REFILL);
@@ -133,13 +133,49 @@ export interface WireConnectOptions {
   /** Offered version range, default [2, 3]. */
   minVersion?: number;
   maxVersion?: number;
-  /** After a v3 hello, open a track transaction and answer server queries (client-library.md §1.1). */
+  /** After a v3 hello, open a track transaction and answer server queries (docs/client-library.md §1.1). */
   track?: boolean;
   /** Where domain files are looked up (default $PAF_DOMAINS or /run/paf/domains.d). */
   domainsDir?: string;
-  /** Transport connect timeout in ms. */
+  /** Transport connect timeout in ms (the TCP/TLS attempt; XCM's 3 s if not given). */
   timeoutMs?: number;
+  /**
+   * Give up if the transport connect as a whole (any transport, the TLS
+   * handshake included) takes longer than this many ms. No limit if not given.
+   */
+  connectTimeoutMs?: number;
+  /** Give up if the server has not answered hello this many ms after it was sent. No limit if not given. */
+  helloTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+}
+
+/** A connect or hello that took longer than the caller allowed. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * `promise`, or a TimeoutError after `ms` (no limit when undefined).
+ * What the promise yields after the deadline is handed to `late` (to
+ * close a connection nobody will use).
+ */
+function within<T>(promise: Promise<T>, ms: number | undefined, what: string, late: (value: T) => void = () => {}): Promise<T> {
+  if (ms === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      reject(new TimeoutError(`${what} took longer than ${ms / 1000} s`));
+    }, ms);
+    promise.then((value) => {
+      clearTimeout(timer);
+      if (expired) late(value);
+      else resolve(value);
+    }, (err: unknown) => {
+      clearTimeout(timer);
+      if (!expired) reject(err);
+    });
+  });
 }
 
 /** Events of a WireClient. */
@@ -177,7 +213,7 @@ function orphanSince(fields: JsonObject): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-/** Checks a subscription notification beyond the schema (protocol.md §6.3). */
+/** Checks a subscription notification beyond the schema (docs/protocol.md §6.3). */
 function decodeMatch(fields: JsonObject): MatchNotification {
   const matchType = fields['match-type'] as string;
   if (!MATCH_TYPES.has(matchType)) throw new ProtocolError(`unknown match-type ${JSON.stringify(matchType)}`);
@@ -195,7 +231,7 @@ function decodeMatch(fields: JsonObject): MatchNotification {
   return { matchType: matchType as 'appeared' | 'modified', ...serviceInfo(fields) };
 }
 
-/** A service's state as notifications and `services` listings carry it (protocol.md §6.3, §6.6). */
+/** A service's state as notifications and `services` listings carry it (docs/protocol.md §6.3, §6.6). */
 function serviceInfo(fields: JsonObject): ServiceInfo {
   const info: ServiceInfo = {
     serviceId: fields['service-id'] as bigint,
@@ -227,6 +263,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   private resolveClosed!: (reason: string) => void;
   /** The open track transaction, once requested. */
   private trackTaId: bigint | undefined;
+  private sentAt = performance.now();
   private autoReply = true;
   /** Server queries not yet answered (only when autoReply is off). */
   private serverQueries = 0;
@@ -242,7 +279,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   }
 
   /**
-   * Connects to `target` and completes hello (client-library.md §1.1).
+   * Connects to `target` and completes hello (docs/client-library.md §1.1).
    * A string is looked up as a domain file first (its first server is
    * used) and otherwise taken as an XCM address. Rejects on a transport
    * error, a hello `fail` (TransactionFailed) or a version range that
@@ -255,15 +292,17 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     if (min > MAX_PROTOCOL_VERSION || max < MIN_PROTOCOL_VERSION) {
       throw new Error(`${server.address}: protocol versions ${min}..${max} do not overlap ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`);
     }
-    const conn = await connect(server.address, {
+    const conn = await within(connect(server.address, {
       ...(server.tls ? { tls: server.tls } : {}),
       ...(server.localAddress !== undefined ? { localAddress: server.localAddress } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.env ? { env: opts.env } : {}),
-    });
+    }), opts.connectTimeoutMs, 'connect', (late) => late.close('connect timed out'));
     const client = new WireClient(conn, opts.clientId !== undefined ? { clientId: opts.clientId } : {});
     try {
-      const version = await client.hello(min, max);
+      // A listener that accepts but never answers (a stuck server, a port
+      // that is not Pathfinder's) must not hang the caller.
+      const version = await within(client.hello(min, max), opts.helloTimeoutMs, 'hello (no reply from the server)');
       if (opts.track && version === 3) await client.track();
     } catch (err) {
       client.close();
@@ -272,8 +311,19 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     return client;
   }
 
+  private transmit(message: string): void {
+    this.sentAt = performance.now();
+    this.connection.send(message);
+  }
+
   /** The negotiated protocol version, once hello completed. */
   get version(): ProtocolVersion | undefined { return this.negotiated; }
+
+  /** Whether a track transaction is open (the server then queries instead of dropping a silent client). */
+  get tracking(): boolean { return this.trackTaId !== undefined; }
+
+  /** performance.now() when a message was last sent: what the server counts as this client's activity. */
+  get lastSentAt(): number { return this.sentAt; }
 
   /** Whether the connection is closed. */
   get isClosed(): boolean { return this.closeReason !== undefined; }
@@ -378,7 +428,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * at the accept. Server queries are answered at once unless
    * `autoReply` is false (then call trackReply()). TCP keepalive is
    * switched off, as libpaf does: liveness is now the track mechanism's
-   * job (transports.md §8).
+   * job (docs/transports.md §8).
    */
   track(onEvent: (event: TrackEvent) => void = () => {}, opts: { autoReply?: boolean } = {}): Promise<void> {
     if (this.negotiated !== 3) return Promise.reject(new Error('track needs protocol version 3'));
@@ -415,7 +465,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     const ta = this.acceptedTrack();
     return new Promise((resolve, reject) => {
       this.ownQueries.push({ sentAt: performance.now(), resolve, reject });
-      this.connection.send(encodeMessage('track', ta, 'inform', '"track-type":"query"'));
+      this.transmit(encodeMessage('track', ta, 'inform', '"track-type":"query"'));
     });
   }
 
@@ -425,7 +475,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     // A reply without an outstanding query makes the server close the connection.
     if (this.serverQueries === 0) throw new Error('no track query to reply to');
     this.serverQueries--;
-    this.connection.send(encodeMessage('track', ta, 'inform', '"track-type":"reply"'));
+    this.transmit(encodeMessage('track', ta, 'inform', '"track-type":"reply"'));
   }
 
   /**
@@ -456,7 +506,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   private trackNotify(msg: Message, onEvent: (event: TrackEvent) => void): void {
     const kind = msg.fields['track-type'] as string;
     if (kind === 'query') {
-      if (this.autoReply) this.connection.send(encodeMessage('track', msg.taId, 'inform', '"track-type":"reply"'));
+      if (this.autoReply) this.transmit(encodeMessage('track', msg.taId, 'inform', '"track-type":"reply"'));
       else this.serverQueries++;
       onEvent({ type: 'query' });
     } else if (kind === 'reply') {
@@ -482,7 +532,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       return taId;
     }
     this.transactions.set(taId, { cmd, kind: COMMAND_KIND[cmd], accepted: false, handler, onClose });
-    this.connection.send(encodeMessage(cmd, taId, 'request', fields));
+    this.transmit(encodeMessage(cmd, taId, 'request', fields));
     return taId;
   }
 
@@ -548,7 +598,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
 }
 
 /**
- * The transaction state machine seen from the client (protocol.md §4.1,
+ * The transaction state machine seen from the client (docs/protocol.md §4.1,
  * §7). Marks the transaction accepted at its accept.
  */
 function checkOrder(ta: Transaction, msg: Message): void {

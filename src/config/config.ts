@@ -1,7 +1,15 @@
 // pafd's configuration: the data model, its defaults, and the YAML file
-// reader with the validation of cli-and-config.md §2. Every problem becomes
-// a ConfigError whose message is one line naming the file and the parameter
-// path, because that line is all an operator sees before pafd exits.
+// reader with the validation of docs/cli-and-config.md §2. Every problem
+// becomes a ConfigError whose message is one line naming the file, the line
+// and column, and the parameter path, because that line is all an operator
+// sees before pafd exits.
+//
+// Unknown keys are errors everywhere (the original ignores them at the
+// root, in `log` and in a domain, where a misspelt key silently changes
+// nothing). Which keys are known is not listed a second time: every
+// mapping of the parsed tree records the keys the readers below ask for,
+// and a key nobody asked for is unknown (with a "did you mean" for a near
+// miss). A new key is therefore accepted by adding its reader.
 //
 // The original reads the file with PyYAML, i.e. YAML 1.1 typing: `yes`/`on`
 // are booleans and `0x1f`, `010` (octal), `1_000` are integers. The same
@@ -64,7 +72,7 @@ export interface ServerConfig {
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
 
-/** Python's SysLogHandler facility table (cli-and-config.md §1.6). */
+/** Python's SysLogHandler facility table (docs/cli-and-config.md §1.6). */
 export const SYSLOG_FACILITIES: ReadonlyMap<string, number> = new Map([
   ['kern', 0], ['user', 1], ['mail', 2], ['daemon', 3], ['auth', 4], ['syslog', 5],
   ['lpr', 6], ['news', 7], ['uucp', 8], ['cron', 9], ['authpriv', 10], ['ftp', 11],
@@ -95,17 +103,26 @@ const PROTOCOL_VERSION_KEYS = ['min', 'max'];
 const IDLE_KEYS = ['min', 'max'];
 const METRICS_KEYS = ['address'];
 const MAX_PORT = 65535;
+const REQUIRED_MISSING = 'required parameter missing';
 
-/** Prefix shared by every configuration error (cli-and-config.md §2.2). */
+/** Prefix shared by every configuration error (docs/cli-and-config.md §2.2). */
 const ERROR_PREFIX = 'error reading configuration';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Raised inside the validator; parseConfigText adds the file name. */
+/** Raised inside the validator; parseConfigText adds the file name and the position. */
 class SchemaError extends Error {
   constructor(readonly path: string, what: string) { super(what); }
+}
+
+/** Splits a parameter path such as `domains[0].sockets[1].tls` into keys and indexes. */
+function pathSegments(path: string): (string | number)[] {
+  if (path === 'root') return [];
+  const out: (string | number)[] = [];
+  for (const m of path.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) out.push(m[1] !== undefined ? Number(m[1]) : m[2]!);
+  return out;
 }
 
 function configError(source: string, what: string): ConfigError {
@@ -156,6 +173,113 @@ type YamlMap = Map<unknown, unknown>;
 
 function isMap(v: unknown): v is YamlMap { return v instanceof Map; }
 
+/** Keys the readers asked a mapping for (get/has), or `all` once they iterated it. */
+const askedFor = new WeakMap<YamlMap, Set<unknown> | 'all'>();
+
+function noteAsked(m: YamlMap, key: unknown): void {
+  const asked = askedFor.get(m);
+  if (asked === undefined) askedFor.set(m, new Set([key]));
+  else if (asked !== 'all') asked.add(key);
+}
+
+/**
+ * Makes every mapping of a parsed tree record which keys are read: `get`
+ * and `has` note their key; iterating a mapping takes on all its keys
+ * (a reader that walks a mapping checks each key itself).
+ */
+function recordKeyUse(v: unknown): void {
+  if (Array.isArray(v)) { for (const item of v) recordKeyUse(item); return; }
+  if (!isMap(v) || askedFor.has(v)) return;
+  askedFor.set(v, new Set());
+  const m = v;
+  const all = (): void => { askedFor.set(m, 'all'); };
+  Object.defineProperties(m, {
+    get: { value: (k: unknown) => { noteAsked(m, k); return Map.prototype.get.call(m, k); } },
+    has: { value: (k: unknown) => { noteAsked(m, k); return Map.prototype.has.call(m, k); } },
+    keys: { value: () => { all(); return Map.prototype.keys.call(m); } },
+    entries: { value: () => { all(); return Map.prototype.entries.call(m); } },
+    forEach: { value: (f: (value: unknown, key: unknown, map: YamlMap) => void) => { all(); Map.prototype.forEach.call(m, f); } },
+    [Symbol.iterator]: { value: () => { all(); return Map.prototype.entries.call(m); } },
+  });
+  for (const child of Map.prototype.values.call(m)) recordKeyUse(child);
+}
+
+/** Edit distance counting a swap of neighbours as one edit, for suggesting the key that was probably meant. */
+function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      let d = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      next[j] = d;
+    }
+    before = row;
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** The known key closest to `key`, if it is close enough to be a slip of the fingers. */
+function nearMiss(key: string, known: Iterable<unknown>): string | undefined {
+  let best: string | undefined, bestDistance = Infinity;
+  for (const k of known) {
+    if (typeof k !== 'string') continue;
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) { best = k; bestDistance = d; }
+  }
+  return best !== undefined && bestDistance <= Math.min(2, Math.floor(Math.max(key.length, best.length) / 2)) ? best : undefined;
+}
+
+/** The first key, in document order, of a mapping the readers used that none of them asked for. */
+function firstUnknownKey(v: unknown, segments: (string | number)[] = []): { segments: (string | number)[]; message: string } | undefined {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = firstUnknownKey(v[i], [...segments, i]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isMap(v)) return undefined;
+  const asked = askedFor.get(v);
+  // A mapping no reader looked into belongs to a key reported above it.
+  if (asked === undefined || asked === 'all' || asked.size === 0) return undefined;
+  for (const [k, child] of Map.prototype.entries.call(v) as IterableIterator<[unknown, unknown]>) {
+    if (!asked.has(k)) {
+      const guess = typeof k === 'string' ? nearMiss(k, asked) : undefined;
+      const known = [...asked].filter((a): a is string => typeof a === 'string').sort().join(', ');
+      return {
+        segments: [...segments, keyText(k)],
+        message: guess !== undefined ? `unknown parameter (did you mean '${guess}'?)` : `unknown parameter (valid: ${known})`,
+      };
+    }
+    const found = firstUnknownKey(child, [...segments, keyText(k)]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** For a required parameter that is missing, a hint at a key beside it that looks like a misspelling of it. */
+function misspeltRequired(root: unknown, segments: readonly (string | number)[], message: string): string {
+  const missing = segments[segments.length - 1];
+  if (message !== REQUIRED_MISSING || typeof missing !== 'string') return '';
+  let parent: unknown = root;
+  for (const seg of segments.slice(0, -1)) {
+    parent = isMap(parent) ? Map.prototype.get.call(parent, seg) : Array.isArray(parent) ? parent[seg as number] : undefined;
+  }
+  if (!isMap(parent)) return '';
+  for (const k of Map.prototype.keys.call(parent)) {
+    if (typeof k === 'string' && k !== missing && nearMiss(k, [missing]) !== undefined) return ` (found '${k}': did you mean '${missing}'?)`;
+  }
+  return '';
+}
+
+function segmentsText(segments: readonly (string | number)[]): string {
+  if (segments.length === 0) return 'root';
+  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
 /** YAML null (or a missing key) counts as absent. */
 function get(m: YamlMap, key: string): unknown {
   const v = m.get(key);
@@ -198,7 +322,7 @@ function boolAt(v: unknown, path: string): boolean | undefined {
 
 /**
  * An integer in [min, max]. Booleans are rejected although the original
- * accepts them as 0/1 (discrepancies.md B13), and so are floats like 2.0.
+ * accepts them as 0/1 (docs/discrepancies.md B13), and so are floats like 2.0.
  */
 function intAt(v: unknown, path: string, min: number, max: number = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
@@ -215,7 +339,8 @@ function keyText(k: unknown): string {
 function rejectUnknownKeys(m: YamlMap, path: string, valid: readonly string[], what = 'unknown parameter'): void {
   for (const k of m.keys()) {
     if (typeof k !== 'string' || !valid.includes(k)) {
-      throw new SchemaError(`${path}.${keyText(k)}`, `${what} (valid: ${valid.join(', ')})`);
+      const guess = typeof k === 'string' ? nearMiss(k, valid) : undefined;
+      throw new SchemaError(`${path}.${keyText(k)}`, guess !== undefined ? `${what} (did you mean '${guess}'?)` : `${what} (valid: ${valid.join(', ')})`);
     }
   }
 }
@@ -262,7 +387,7 @@ function readSocket(v: unknown, path: string): SocketConfig {
   }
   rejectUnknownKeys(v, path, SOCKET_KEYS);
   const addr = stringAt(get(v, 'addr'), `${path}.addr`);
-  if (addr === undefined) throw new SchemaError(`${path}.addr`, 'required parameter missing');
+  if (addr === undefined) throw new SchemaError(`${path}.addr`, REQUIRED_MISSING);
   const parsed = checkAddress(addr, `${path}.addr`);
   const tls = readTls(get(v, 'tls'), `${path}.tls`);
   if (tls === undefined) return { addr };
@@ -275,7 +400,6 @@ function readSocket(v: unknown, path: string): SocketConfig {
 function readDomain(v: unknown, path: string): DomainConfig {
   const m = mapAt(v, path);
   if (m === undefined) throw new SchemaError(path, 'must be a mapping, not null');
-  // Unknown keys in a domain are ignored, as by the original.
   const name = stringAt(get(m, 'name'), `${path}.name`);
 
   const sockets = get(m, 'sockets');
@@ -285,7 +409,7 @@ function readDomain(v: unknown, path: string): DomainConfig {
   }
   const socketsKey = addrs !== undefined ? 'addrs' : 'sockets';
   const list = listAt(sockets ?? addrs, `${path}.${socketsKey}`);
-  if (list === undefined) throw new SchemaError(`${path}.sockets`, 'required parameter missing');
+  if (list === undefined) throw new SchemaError(`${path}.sockets`, REQUIRED_MISSING);
   if (list.length === 0) throw new SchemaError(`${path}.${socketsKey}`, 'must list at least one address');
   const socketConfigs = list.map((s, j) => readSocket(s, `${path}.${socketsKey}[${j}]`));
 
@@ -351,7 +475,6 @@ function readResources(v: unknown, into: ResourceConfig): void {
 function readLog(v: unknown, log: LogConfig): void {
   const m = mapAt(v, 'log');
   if (m === undefined) return;
-  // Unknown keys in `log` are ignored, as by the original.
   log.console = boolAt(get(m, 'console'), 'log.console') ?? log.console;
   const file = stringAt(get(m, 'log_file'), 'log.log_file');
   if (file !== undefined) log.file = file;
@@ -381,7 +504,7 @@ function readMetrics(v: unknown): MetricsConfig | undefined {
   if (m === undefined) return undefined;
   rejectUnknownKeys(m, 'metrics', METRICS_KEYS);
   const address = stringAt(get(m, 'address'), 'metrics.address');
-  if (address === undefined) throw new SchemaError('metrics.address', 'required parameter missing');
+  if (address === undefined) throw new SchemaError('metrics.address', REQUIRED_MISSING);
   const parsed = parseMetricsAddress(address);
   if (parsed === undefined) {
     throw new SchemaError('metrics.address', `invalid address ${JSON.stringify(address)} (expected <host>:<port> or [<ipv6>]:<port>, port 0-${MAX_PORT})`);
@@ -393,7 +516,6 @@ function readRoot(root: unknown): ServerConfig {
   const config = defaultConfig();
   if (root === null || root === undefined) return config;      // an empty file
   if (!isMap(root)) throw new SchemaError('root', `must be a mapping, not ${describe(root)}`);
-  // Unknown keys at the root are ignored, as by the original.
   const domains = listAt(get(root, 'domains'), 'domains');
   if (domains !== undefined) config.domains = domains.map((d, i) => readDomain(d, `domains[${i}]`));
   readResources(get(root, 'resources'), config.resources);
@@ -435,6 +557,36 @@ function keyAt(doc: Document, offset: number): string | undefined {
   return found;
 }
 
+/**
+ * Where the parameter at `segments` is written: its value (or, with
+ * `atKey`, its key); for a parameter that is missing, the closest
+ * enclosing one that is there.
+ */
+function nodeOffset(doc: Document, segments: readonly (string | number)[], atKey: boolean): number {
+  const { isMap: isYamlMap, isScalar, isSeq } = yaml();
+  let node: unknown = doc.contents;
+  let offset = (node as { range?: [number] } | null)?.range?.[0] ?? 0;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const last = i === segments.length - 1;
+    if (isYamlMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (pair === undefined) return offset;
+      const keyOffset = (pair.key as { range?: [number] }).range?.[0];
+      const valueOffset = (pair.value as { range?: [number] } | null)?.range?.[0];
+      if (last && atKey) return keyOffset ?? offset;
+      offset = valueOffset ?? keyOffset ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+      node = node.items[seg];
+      offset = (node as { range?: [number] } | null)?.range?.[0] ?? offset;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
 function yamlProblem(doc: Document, code: string, message: string, offset: number): string {
   if (code === 'DUPLICATE_KEY') {
     const key = keyAt(doc, offset);
@@ -459,12 +611,24 @@ export function parseConfigText(text: string, source: string): ServerConfig {
     // e.g. alias expansion beyond the library's resource limit
     throw configError(source, `YAML error: ${firstLine(e instanceof Error ? e.message : String(e))}`);
   }
+  recordKeyUse(root);
+  let config: ServerConfig;
   try {
-    return readRoot(root);
+    config = readRoot(root);
   } catch (e) {
-    if (e instanceof SchemaError) throw configError(source, `${e.path}: ${e.message}`);
+    if (e instanceof SchemaError) {
+      const segments = pathSegments(e.path);
+      const at = lineAndColumn(text, nodeOffset(doc, segments, false));
+      throw configError(source, `${at}: ${e.path}: ${e.message}${misspeltRequired(root, segments, e.message)}`);
+    }
     throw e;
   }
+  const unknown = firstUnknownKey(root);
+  if (unknown !== undefined) {
+    const at = lineAndColumn(text, nodeOffset(doc, unknown.segments, true));
+    throw configError(source, `${at}: ${segmentsText(unknown.segments)}: ${unknown.message}`);
+  }
+  return config;
 }
 
 /** Reads and validates a configuration file; an unreadable file is a ConfigError too. */

@@ -1,4 +1,4 @@
-// pafd's command line (cli-and-config.md §1.2–§1.3), turned into the
+// pafd's command line (docs/cli-and-config.md §1.2–§1.3), turned into the
 // effective ServerConfig. Pure apart from reading the -f file.
 //
 // Syntax is getopt-like: single-letter options, clustering (`-sn`), option
@@ -55,17 +55,20 @@ Options:
                           JavaScript module <file> and call its function
                           <export> (default: run) with one entry per
                           domain: {name, addresses}.
-  -v                      Print the server and protocol versions and exit.
-  -h                      Print this text and exit.
-  --check-config <file>   Check the configuration <file> as pafd would
-                          load it (TLS files included), print one line and
-                          exit: 0 if it is valid, 1 if not.
+  -v, --version           Print the server and protocol versions and exit.
+  -h, --help              Print this text and exit.
+  --check-config <file>   Check the configuration <file> as a start would,
+                          short of binding (schema, unknown keys, sockets
+                          used twice, log file directory, TLS files), print
+                          one line and exit: 0 if it is valid, 1 if not.
 Signals: SIGHUP re-reads the -f file and applies what can change while
 running (without -f it reopens the log file); SIGTERM or SIGINT stop pafd.`;
 
 /** Options taking an argument; the others are flags. */
 const WITH_ARGUMENT: ReadonlySet<string> = new Set(['m', 'o', 'b', 'x', 'u', 'y', 'l', 'c', 'f', 'r']);
 const FLAGS: ReadonlySet<string> = new Set(['s', 'n', 'v', 'h']);
+/** The GNU spellings every tool is expected to understand. */
+const LONG_OPTIONS: ReadonlyMap<string, string> = new Map([['--help', 'h'], ['--version', 'v']]);
 const END_OF_OPTIONS = '--';
 const CHECK_CONFIG = '--check-config';
 const DOMAIN_SEPARATOR = '+';
@@ -80,7 +83,12 @@ function scan(argv: readonly string[]): { options: Option[]; positionals: string
     const word = argv[i]!;
     if (word === END_OF_OPTIONS) { positionals.push(...argv.slice(i + 1)); break; }
     if (word.length < 2 || !word.startsWith('-')) { positionals.push(word); continue; }
-    if (word.startsWith('--')) throw new UsageError(`option ${word.split('=')[0]} not recognized`);
+    if (word.startsWith('--')) {
+      const letter = LONG_OPTIONS.get(word);
+      if (letter === undefined) throw new UsageError(`option ${word.split('=')[0]} not recognized`);
+      options.push({ letter, arg: '' });
+      continue;
+    }
     for (let j = 1; j < word.length; j++) {
       const letter = word[j]!;
       if (FLAGS.has(letter)) { options.push({ letter, arg: '' }); continue; }

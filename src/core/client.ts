@@ -1,5 +1,5 @@
 // A client as the directory knows it: identified by client id, living as
-// long as it has a connection or still owns services (semantics.md §1).
+// long as it has a connection or still owns services (docs/semantics.md §1).
 
 import type { Service } from './service';
 import type { Session } from './session';

@@ -1,5 +1,5 @@
 // The service directory of one domain: services, clients and subscriptions,
-// and every decision the protocol makes about them (semantics.md §1–§6, §8).
+// and every decision the protocol makes about them (docs/semantics.md §1–§6, §8).
 // This is where a publish, an unpublish, a subscribe or a disconnect is
 // decided. Pure: no sockets, time from an injected clock, output through
 // each session's `send`.
@@ -60,7 +60,7 @@ export class Directory {
 
   // ---------------------------------------------------------------- clients
 
-  /** Step 6 of the hello procedure (protocol.md §5.2): make `session` the live connection of its client id. */
+  /** Step 6 of the hello procedure (docs/protocol.md §5.2): make `session` the live connection of its client id. */
   register(session: Session, clientId: bigint): RegisterResult {
     let client = this.clients.get(clientId);
     if (client?.session) return { ok: false, reason: 'client-id-exists', existing: client.session };
@@ -75,7 +75,7 @@ export class Directory {
   }
 
   /**
-   * A handshaked connection closed (semantics.md §6.1): its subscriptions
+   * A handshaked connection closed (docs/semantics.md §6.1): its subscriptions
    * vanish silently, its bound services become orphans, its client
    * resource is released. A connection that never completed hello leaves
    * no trace, so callers only pass handshaked sessions.
@@ -107,7 +107,7 @@ export class Directory {
 
   // --------------------------------------------------------------- services
 
-  /** The publish decision table (semantics.md §3). Returns a fail reason, or undefined on success. */
+  /** The publish decision table (docs/semantics.md §3). Returns a fail reason, or undefined on success. */
   publish(session: Session, id: bigint, generation: bigint, props: Props, ttl: bigint): FailReason | undefined {
     const client = this.clientOf(session);
     const existing = this.services.get(id);
@@ -152,7 +152,7 @@ export class Directory {
     // Row 7: a newer generation is always a modification.
     const oldProps = s.props;
     const ttlChanged = ttl !== s.ttl;
-    // A connection's idle limit follows the TTLs bound to it (semantics.md
+    // A connection's idle limit follows the TTLs bound to it (docs/semantics.md
     // §7.2): unbind under the old TTL, rebind below under the new one.
     if (ttlChanged && s.boundTo) {
       s.boundTo.unbind(s);
@@ -167,7 +167,7 @@ export class Directory {
     return undefined;
   }
 
-  /** The unpublish decision table (semantics.md §4). */
+  /** The unpublish decision table (docs/semantics.md §4). */
   unpublish(session: Session, id: bigint): FailReason | undefined {
     const s = this.services.get(id);
     if (!s) return 'non-existent-service-id';
@@ -182,7 +182,7 @@ export class Directory {
     return undefined;
   }
 
-  /** Removes every orphan whose TTL ran out by now, in deadline order (semantics.md §6.2). */
+  /** Removes every orphan whose TTL ran out by now, in deadline order (docs/semantics.md §6.2). */
   expireOrphans(): number {
     const now = this.clock.now();
     let n = 0;
@@ -241,7 +241,7 @@ export class Directory {
   // ---------------------------------------------------------- subscriptions
 
   /**
-   * Creates a subscription (protocol.md §6.3); the caller sends `accept`
+   * Creates a subscription (docs/protocol.md §6.3); the caller sends `accept`
    * and then calls announceExisting. Returns the subscription or a fail
    * reason (filter syntax is checked by the caller, before this).
    */
@@ -270,7 +270,7 @@ export class Directory {
   }
 
   /**
-   * Cancels a subscription (protocol.md §6.4). On success the subscribe
+   * Cancels a subscription (docs/protocol.md §6.4). On success the subscribe
    * transaction is completed here; the caller then completes the
    * unsubscribe transaction, in that order.
    */
@@ -317,7 +317,7 @@ export class Directory {
     });
   }
 
-  /** A MODIFIED change (semantics.md §5): notifications decided on the filter before and after. */
+  /** A MODIFIED change (docs/semantics.md §5): notifications decided on the filter before and after. */
   private announceModified(s: Service, oldProps: Props): void {
     const newProps = s.props;
     let state: string | undefined;
@@ -343,7 +343,7 @@ export class Directory {
 
   // --------------------------------------------------------------- listings
 
-  /** A service's state as notify members (protocol.md §6.3, §6.6), without envelope or braces. */
+  /** A service's state as notify members (docs/protocol.md §6.3, §6.6), without envelope or braces. */
   serviceListing(s: Service): string {
     let body = `"service-id":${s.id},"generation":${s.generation},"service-props":${s.propsJson},"ttl":${s.ttl},"client-id":${s.owner.id}`;
     if (s.orphanSince !== undefined) body += `,"orphan-since":${s.orphanSince}`;

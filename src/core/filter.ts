@@ -1,4 +1,4 @@
-// The Pathfinder filter language (filter.md): an LDAP-like prefix notation
+// The Pathfinder filter language (docs/filter.md): an LDAP-like prefix notation
 // that selects services by their properties. This module parses filter text
 // into a tree, evaluates a tree against one service's props, and renders the
 // canonical text that `subscriptions` echoes back.
@@ -31,7 +31,7 @@ export class FilterSyntaxError extends Error {
  */
 export const MAX_FILTER_DEPTH = 256;
 
-// Character codes of the server's special characters (filter.md §1).
+// Character codes of the server's special characters (docs/filter.md §1).
 const OPEN = 0x28;      // (
 const CLOSE = 0x29;     // )
 const STAR = 0x2a;      // *
@@ -51,12 +51,12 @@ function isSpecial(c: number): boolean {
 // Integer operands of > and <: optional sign, then ASCII decimal digits,
 // any length (compared as bigint). Deliberately narrower than the
 // original's Python int(): the `_` digit separators (`1_000`) and non-ASCII
-// Unicode digits are rejected, because filter.md §3 makes them optional,
+// Unicode digits are rejected, because docs/filter.md §3 makes them optional,
 // no known client uses them, and accepting them would let two servers
 // disagree silently about what a filter means.
 const INTEGER_SYNTAX = /^[+-]?[0-9]+$/;
 
-/** Parses filter text (filter.md §2); throws FilterSyntaxError. */
+/** Parses filter text (docs/filter.md §2); throws FilterSyntaxError. */
 export function parseFilter(text: string): Filter {
   return new Parser(text).parseWhole();
 }
@@ -112,7 +112,7 @@ class Parser {
     return this.parseComparison();
   }
 
-  /** "&" or "|" followed by two or more groups (discrepancies.md A7). */
+  /** "&" or "|" followed by two or more groups (docs/discrepancies.md A7). */
   private parseJunction(op: 'and' | 'or'): Filter {
     const opAt = this.pos++;
     const operands: Filter[] = [];
@@ -143,7 +143,7 @@ class Parser {
     return this.fail("'=', '>' or '<' expected");
   }
 
-  /** Equality, presence or substring, resolved as filter.md §2 describes. */
+  /** Equality, presence or substring, resolved as docs/filter.md §2 describes. */
   private parseEqualsRhs(key: string): Filter {
     const valueAt = this.pos;
     const first = this.readText();
@@ -172,7 +172,7 @@ class Parser {
 
   /**
    * Reads key or value text up to the next unescaped special character.
-   * `\` must be followed by a special character or by `!` (filter.md §7:
+   * `\` must be followed by a special character or by `!` (docs/filter.md §7:
    * accepted so that clients escaping `!` work; the original rejected it).
    */
   private readText(): string {
@@ -199,7 +199,7 @@ class Parser {
   }
 }
 
-/** Evaluates a filter against one service's props (filter.md §4). */
+/** Evaluates a filter against one service's props (docs/filter.md §4). */
 export function matchFilter(filter: Filter, props: Props): boolean {
   switch (filter.op) {
     case 'and':
@@ -234,7 +234,7 @@ export function matchFilter(filter: Filter, props: Props): boolean {
       const values = props.get(filter.key);
       if (!values) return false;
       for (const v of values) {
-        // Integers are matched by their decimal text (discrepancies.md B3).
+        // Integers are matched by their decimal text (docs/discrepancies.md B3).
         if (substringMatches(typeof v === 'string' ? v : v.toString(), filter.initial, filter.middle, filter.final)) return true;
       }
       return false;
@@ -278,7 +278,7 @@ function substringMatches(x: string, initial: string | null, middle: readonly st
   return true;
 }
 
-/** Canonical text of a filter (filter.md §5); parseFilter(formatFilter(f)) equals f. */
+/** Canonical text of a filter (docs/filter.md §5); parseFilter(formatFilter(f)) equals f. */
 export function formatFilter(filter: Filter): string {
   switch (filter.op) {
     case 'and':
@@ -313,7 +313,7 @@ export function formatFilter(filter: Filter): string {
  * gets `\!`: unescaped it would read back as the NOT operator. Only this
  * server can parse such a key at all (the original rejected `\!`), so no
  * old client can ever see this rendering; every other `!` stays bare as
- * the original renders it (filter.md §5, §7).
+ * the original renders it (docs/filter.md §5, §7).
  */
 function formatKey(key: string): string {
   const escaped = escapeFilterText(key);
@@ -322,8 +322,8 @@ function formatKey(key: string): string {
 
 /**
  * Client-side escape of a key or value for embedding in filter text
- * (conformance.md §10): a backslash before each of the nine server
- * specials `( ) * \ & | = < >`; `!` is left alone (filter.md §7).
+ * (docs/conformance.md §10): a backslash before each of the nine server
+ * specials `( ) * \ & | = < >`; `!` is left alone (docs/filter.md §7).
  */
 export function escapeFilterText(text: string): string {
   let out = '';

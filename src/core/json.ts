@@ -1,4 +1,4 @@
-// Lossless JSON codec for the Pathfinder wire (protocol.md §2).
+// Lossless JSON codec for the Pathfinder wire (docs/protocol.md §2).
 //
 // JSON.parse cannot be used: ids are 63-bit integers (beyond 2^53) and the
 // protocol must tell `5` from `5.0` (a uint63 field rejects the latter). So
@@ -386,7 +386,7 @@ export function stringifyJson(value: JsonValue): string {
  * A JSON string literal for `s`. The engine's JSON.stringify of a single
  * string is native and already does exactly the RFC 8259 escaping we want
  * (quotes, backslash, control characters; unpaired surrogates as \uXXXX),
- * emitting other non-ASCII characters as raw UTF-8 — which protocol.md §2
+ * emitting other non-ASCII characters as raw UTF-8 — which docs/protocol.md §2
  * allows.
  */
 export function quoteJsonString(s: string): string {

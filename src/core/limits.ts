@@ -1,4 +1,4 @@
-// Resource accounting per domain (semantics.md §8.2): clients, services and
+// Resource accounting per domain (docs/semantics.md §8.2): clients, services and
 // subscriptions, each with an optional per-domain total and an optional
 // per-user limit. Absent = unlimited; 0 forbids the resource. The total is
 // checked first, then the user's limit; a resource is refused when the

@@ -1,4 +1,4 @@
-// Connection liveness (semantics.md §7): the handshake deadline, the v3
+// Connection liveness (docs/semantics.md §7): the handshake deadline, the v3
 // idle limit with its ACTIVE → TENTATIVE → TIMED_OUT state machine and
 // server-initiated track queries. One deadline queue per domain holds
 // every connection; a message from a client only moves a number (see
@@ -9,7 +9,7 @@ import type { Session } from './session';
 import { TimerQueue } from './timer-queue';
 import { envelope } from '../protocol/encode';
 
-/** A connection must complete hello this long after accept (protocol.md §5.3). */
+/** A connection must complete hello this long after accept (docs/protocol.md §5.3). */
 export const HANDSHAKE_TIMEOUT = 2;
 /** The warning timer is armed at U(0.45, 0.55)·max_idle after activity. */
 const WARNING_MIN = 0.45;
@@ -31,7 +31,7 @@ export class Liveness {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** max_idle of semantics.md §7.2: bounded by the lowest TTL bound to the connection. */
+  /** max_idle of docs/semantics.md §7.2: bounded by the lowest TTL bound to the connection. */
   maxIdle(session: Session): number {
     const ttl = session.lowestTtl();
     if (ttl === Infinity) return this.idle.max;
@@ -46,7 +46,7 @@ export class Liveness {
   /**
    * The handshake completed. v3 connections get the idle timer; v2 ones
    * rely on transport keepalive and get no timer at all, so an idle v2
-   * client costs no wake-ups (discrepancies.md B18 allows either).
+   * client costs no wake-ups (docs/discrepancies.md B18 allows either).
    */
   handshaked(session: Session): void {
     session.liveness = 'active';

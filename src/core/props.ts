@@ -1,5 +1,5 @@
 // Service properties: a multimap from name to a *set* of values, each a
-// string or a 64-bit signed integer (protocol.md §2.2). Values of one name
+// string or a 64-bit signed integer (docs/protocol.md §2.2). Values of one name
 // are deduplicated type-sensitively ("1" and 1 are distinct); a name with
 // no values does not exist. Props are immutable once built: the directory
 // shares one instance between the service record, the filter matcher and

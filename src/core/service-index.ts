@@ -1,5 +1,5 @@
 // Finds the services a new subscription's initial burst must look at
-// (protocol.md §6.3: an `appeared` for every matching service), so that a
+// (docs/protocol.md §6.3: an `appeared` for every matching service), so that a
 // subscribe to one name among 100,000 services runs a few filters instead
 // of scanning the directory.
 //

@@ -1,4 +1,4 @@
-// A published service as the directory stores it (semantics.md §1).
+// A published service as the directory stores it (docs/semantics.md §1).
 //
 // Kept small: a directory holds up to 100,000 of these. Orphan state
 // (a deadline in the expiry queue and the orphan-since time) lives in a

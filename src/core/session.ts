@@ -9,7 +9,7 @@ import type { Command } from '../protocol/schema';
 
 export type ProtocolVersion = 2 | 3;
 
-/** Liveness state machine of semantics.md §7.3. */
+/** Liveness state machine of docs/semantics.md §7.3. */
 export type LivenessState = 'active' | 'tentative' | 'timed-out';
 
 export interface TrackState {
@@ -21,7 +21,7 @@ export interface TrackState {
 }
 
 export class Session implements Timed {
-  /** Recorded by the first hello, even if that hello fails (protocol.md §5.2). */
+  /** Recorded by the first hello, even if that hello fails (docs/protocol.md §5.2). */
   clientId: bigint | undefined = undefined;
   /** Negotiated version once the handshake succeeded, else undefined. */
   version: ProtocolVersion | undefined = undefined;
@@ -60,7 +60,7 @@ export class Session implements Timed {
     readonly serial: number,
     /** Remote address as XCM renders it (client-address). */
     readonly address: string,
-    /** User id derived from the transport (semantics.md §8.1). */
+    /** User id derived from the transport (docs/semantics.md §8.1). */
     readonly user: string,
     /** Wall-clock accept time, seconds. */
     readonly acceptedAt: number,

@@ -1,4 +1,4 @@
-// A live subscription (semantics.md §1). The serialized envelope of its
+// A live subscription (docs/semantics.md §1). The serialized envelope of its
 // notifications is built once, so a notification costs one string concat.
 
 import type { Filter } from './filter';

@@ -1,4 +1,4 @@
-// The log file of `-o`/`log_file` (cli-and-config.md §1.5), with the
+// The log file of `-o`/`log_file` (docs/cli-and-config.md §1.5), with the
 // size-based rotation of Python's RotatingFileHandler: when a line would
 // take the file past its maximum size and backups are kept, the file
 // becomes <file>.1 (older backups shift up to <file>.<backups>, the oldest

@@ -1,4 +1,4 @@
-// Turns the `log` settings of a configuration (cli-and-config.md §1.5,
+// Turns the `log` settings of a configuration (docs/cli-and-config.md §1.5,
 // §2.1) into the logger's level and destinations, at start-up and again on
 // every reload. Two steps, so a reload can check everything before it
 // changes anything: prepare() opens what the settings need (and throws if
@@ -60,6 +60,8 @@ export class LogOutputs {
   private consoleOut: LogSink | undefined = undefined;
   /** The settings in use (undefined before the first commit). */
   current: LogConfig | undefined = undefined;
+  /** Whether records reach stderr now (asked with -s, or instead of a missing syslog socket). */
+  logsToConsole = false;
 
   constructor(private readonly logger: Logger, private readonly deps: LogDependencies = systemLogDependencies) {}
 
@@ -96,6 +98,7 @@ export class LogOutputs {
     this.logger.setSinks(prepared.sinks);
     this.file = prepared.file;
     this.current = prepared.config;
+    this.logsToConsole = this.consoleOut !== undefined && prepared.sinks.includes(this.consoleOut);
     if (old !== undefined && old !== prepared.file) old.close();
     for (const note of prepared.notes) this.logger.warning(note);
   }

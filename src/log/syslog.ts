@@ -1,4 +1,4 @@
-// Syslog over a UNIX datagram socket (cli-and-config.md §1.5): one
+// Syslog over a UNIX datagram socket (docs/cli-and-config.md §1.5): one
 // datagram per record, `<PRI>pafd[<pid>]: <message>`, PRI being
 // facility·8 + the severity of the record's level. No timestamp or host
 // name: the local syslog daemon (rsyslog, journald) adds its own, as it

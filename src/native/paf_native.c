@@ -1,6 +1,6 @@
 /*
  * paf_native: AF_UNIX SOCK_SEQPACKET sockets for Node.js, which Node core
- * lacks (transports.md §2). XCM's ux/uxf transports carry one Pathfinder
+ * lacks (docs/transports.md §2). XCM's ux/uxf transports carry one Pathfinder
  * message per packet, so interoperating with them needs real SEQPACKET
  * sockets; a SOCK_STREAM socket never meets an XCM peer.
  *
@@ -45,7 +45,7 @@
 /* Bumped whenever the JavaScript-visible interface changes. */
 #define ADDON_ABI 1
 
-/* XCM's message size limit (transports.md §2): receive buffer and send cap. */
+/* XCM's message size limit (docs/transports.md §2): receive buffer and send cap. */
 #define MAX_MESSAGE (256 * 1024)
 /* XCM asks for a send buffer this large so a maximal message fits. */
 #define SEND_BUFFER_SIZE (256 * 1024)
@@ -458,7 +458,7 @@ static void read_ready(struct paf_sock *s) {
             return;
         }
         if (n == 0 && s->kind == KIND_CONNECTION) {
-            /* A zero-length packet cannot be told from end-of-connection (transports.md §2). */
+            /* A zero-length packet cannot be told from end-of-connection (docs/transports.md §2). */
             mark_done(s);
             emit(s, EV_END, NULL);
             return;

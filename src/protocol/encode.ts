@@ -1,6 +1,6 @@
 // Serialization of outgoing messages by string concatenation: no
 // intermediate object per message, and the envelope first so that the
-// result reads like the examples in protocol.md. Commands and message
+// result reads like the examples in docs/protocol.md. Commands and message
 // types are fixed ASCII words and need no escaping.
 
 import { quoteJsonString, stringifyJson } from '../core/json';

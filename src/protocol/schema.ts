@@ -1,8 +1,8 @@
-// The Pathfinder message schema (protocol.md §3, §6): which message types
+// The Pathfinder message schema (docs/protocol.md §3, §6): which message types
 // each command has, which fields each of those carries, and the strict
 // validation that turns a parsed JSON value into a Message. Anything that
 // does not fit is a ProtocolError, on which the connection is closed
-// without a reply (protocol.md §4.3).
+// without a reply (docs/protocol.md §4.3).
 
 import type { JsonObject, JsonValue } from '../core/json';
 import type { PropValue, Props } from '../core/props';
@@ -60,7 +60,7 @@ function message(...fields: [name: string, type: FieldType, mandatory: boolean][
 const NO_FIELDS = message();
 const FAIL = message(['fail-reason', 'string', O]);
 
-/** Commands whose tables are the same in v2 and v3 (protocol.md §6.1, §6.3–6.9). */
+/** Commands whose tables are the same in v2 and v3 (docs/protocol.md §6.1, §6.3–6.9). */
 const COMMON: [Command, CommandSpec][] = [
   ['hello', {
     request: message(
@@ -163,7 +163,7 @@ const V3_COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpe
     ['latency', 'number>=0', O]))],
 ]);
 
-/** Who may send each message type (protocol.md §3.1). */
+/** Who may send each message type (docs/protocol.md §3.1). */
 const SENT_TOWARDS: ReadonlyMap<string, Direction> = new Map<string, Direction>([
   ['request', 'to-server'],
   ['inform', 'to-server'],
@@ -180,8 +180,8 @@ const MSG_TYPE = 'msg-type';
 /**
  * Validates one parsed message travelling in `direction` for a connection
  * using `version`'s command table (before the hello completes the server
- * uses version 2, protocol.md §5.3). Throws ProtocolError on any deviation
- * from protocol.md §2/§3/§6. On success `fields` is `value` itself.
+ * uses version 2, docs/protocol.md §5.3). Throws ProtocolError on any deviation
+ * from docs/protocol.md §2/§3/§6. On success `fields` is `value` itself.
  */
 export function validateMessage(value: JsonValue, version: ProtocolVersion, direction: Direction): Message {
   if (!isObject(value)) throw new ProtocolError(`message is ${describe(value)}, not a JSON object`);
@@ -222,7 +222,7 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
 /**
  * Converts validated wire props (validateMessage has checked the shape)
  * into normalized Props: values deduplicated, empty names dropped
- * (protocol.md §2.2 set semantics).
+ * (docs/protocol.md §2.2 set semantics).
  */
 export function decodeProps(wire: JsonObject): Props {
   const out = new Map<string, readonly PropValue[]>();

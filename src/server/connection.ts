@@ -1,7 +1,7 @@
 // One client connection of a domain: turns transport messages into
 // validated protocol messages, enforces the transaction state machine of
-// protocol.md §4.3, dispatches each request to its handler and keeps the
-// per-connection output bounded (semantics.md §10).
+// docs/protocol.md §4.3, dispatches each request to its handler and keeps the
+// per-connection output bounded (docs/semantics.md §10).
 
 import { JsonError, decodeUtf8, parseJson } from '../core/json';
 import type { Session } from '../core/session';
@@ -114,7 +114,7 @@ export class ClientConnection {
     });
   }
 
-  /** The transaction state machine (protocol.md §4.3) and the handler table. */
+  /** The transaction state machine (docs/protocol.md §4.3) and the handler table. */
   private dispatch(msg: Message): void {
     const session = this.session;
     if (msg.type === 'inform') {

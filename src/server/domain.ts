@@ -1,7 +1,7 @@
 // The runtime of one domain: its server sockets, its connections, its
 // directory and liveness machinery, and the single event-loop timer that
 // serves every deadline of the domain (handshakes, idle limits, orphan
-// TTLs). Nothing is shared between domains (semantics.md §9).
+// TTLs). Nothing is shared between domains (docs/semantics.md §9).
 
 import type { Clock } from '../core/clock';
 import { Directory } from '../core/directory';
@@ -132,7 +132,7 @@ export class DomainServer {
       conn.close('server stopping');
       return;
     }
-    // Connection admission (semantics.md §8.3): the total client limit also
+    // Connection admission (docs/semantics.md §8.3): the total client limit also
     // caps open connections, hello or not. Node cannot leave a connection
     // waiting in the kernel backlog, so the excess one is closed at once.
     const cap = this.settings.limits.total.clients;

@@ -1,4 +1,4 @@
-// The -r start-up hook (cli-and-config.md §1.7): the original imports a
+// The -r start-up hook (docs/cli-and-config.md §1.7): the original imports a
 // Python module; we load a JavaScript module, `<file>[#<export>]`, and call
 // the export (default `run`) once, after every socket is bound, with one
 // plain description per domain. An exception (or rejected promise) in the

@@ -1,5 +1,5 @@
 // Gives memory back to the system after a connection with a large output
-// backlog is cut off (semantics.md §10; up to OUTPUT_HARD_LIMIT of queued
+// backlog is cut off (docs/semantics.md §10; up to OUTPUT_HARD_LIMIT of queued
 // notifications). V8 would keep the emptied heap pages for a long while:
 // on a board, RSS then stays at the peak long after the offender is gone
 // (docs/RELIABILITY.md). One full collection right after the close hands

@@ -4,18 +4,18 @@
 // What is counted all the time is a handful of integer increments per
 // message and per closed connection (DomainCounters, owned by each
 // domain); everything else — gauges, per-user usage, the HTTP server, the
-// event-loop delay monitor and its timer — exists only once the endpoint
-// is configured and is computed when scraped. Without a `metrics` section
-// pafd opens no port and arms no timer for it.
+// event-loop lag probe and its one timer a second (lag-probe.ts) — exists
+// only once the endpoint is configured and is computed when scraped.
+// Without a `metrics` section pafd opens no port and arms no timer for it.
 
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { IntervalHistogram } from 'node:perf_hooks';
 import type { MetricsConfig } from '../config/config';
 import type { Limits, Resource } from '../core/limits';
 import type { Logger } from '../log/logger';
 import type { DomainServer } from './domain';
+import { LAG_BUCKETS, LagProbe } from './lag-probe';
+import type { LagHistogram } from './lag-probe';
 
 /** Upper bounds (seconds) of the track round-trip histogram buckets; +Inf is implied. */
 export const RTT_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -97,8 +97,8 @@ export function domainLabel(d: DomainServer): string {
 }
 
 export interface ProcessSample {
-  /** Event-loop delay since the previous scrape, seconds. */
-  lag?: { mean: number; max: number; p50: number; p90: number; p99: number };
+  /** Event-loop lag observed since start, and its largest value since the previous scrape (seconds). */
+  lag?: { histogram: LagHistogram; maxSinceScrape: number };
   residentBytes: number;
   heapUsedBytes: number;
   startTimeSeconds: number;
@@ -186,13 +186,18 @@ export function renderMetrics(domains: readonly DomainServer[], proc: ProcessSam
   });
 
   if (proc.lag !== undefined) {
-    x.family('pafd_event_loop_lag_seconds', 'gauge', 'Event-loop delay since the previous scrape, by quantile (1 = maximum).');
-    const lag = proc.lag;
-    for (const [q, v] of [['0.5', lag.p50], ['0.9', lag.p90], ['0.99', lag.p99], ['1', lag.max]] as const) {
-      x.sample('pafd_event_loop_lag_seconds', { quantile: q }, v);
-    }
-    x.family('pafd_event_loop_lag_mean_seconds', 'gauge', 'Mean event-loop delay since the previous scrape.');
-    x.sample('pafd_event_loop_lag_mean_seconds', {}, lag.mean);
+    const h = proc.lag.histogram;
+    x.family('pafd_event_loop_lag_seconds', 'histogram', 'How late a timer probing the event loop once a second fired.');
+    let cumulative = 0;
+    LAG_BUCKETS.forEach((le, b) => {
+      cumulative += h.buckets[b]!;
+      x.sample('pafd_event_loop_lag_seconds_bucket', { le: String(le) }, cumulative);
+    });
+    x.sample('pafd_event_loop_lag_seconds_bucket', { le: '+Inf' }, h.count);
+    x.sample('pafd_event_loop_lag_seconds_sum', {}, h.sum);
+    x.sample('pafd_event_loop_lag_seconds_count', {}, h.count);
+    x.family('pafd_event_loop_lag_max_seconds', 'gauge', 'Largest event-loop lag observed since the previous scrape.');
+    x.sample('pafd_event_loop_lag_max_seconds', {}, proc.lag.maxSinceScrape);
   }
   x.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.');
   x.sample('process_resident_memory_bytes', {}, proc.residentBytes);
@@ -205,37 +210,22 @@ export function renderMetrics(domains: readonly DomainServer[], proc: ProcessSam
 
 // ---------------------------------------------------------------- endpoint
 
-/** Resolution of the event-loop delay monitor. */
-const LAG_RESOLUTION_MS = 10;
-const NS_PER_S = 1e9;
 const METRICS_PATH = '/metrics';
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** Scrapers keep connections open; do not let one hold pafd's shutdown. */
 const SERVER_TIMEOUT_MS = 10_000;
 
-function lagOf(h: IntervalHistogram): ProcessSample['lag'] {
-  // Before the first sample the histogram reports NaN/huge sentinels.
-  if (h.count === 0) return { mean: 0, max: 0, p50: 0, p90: 0, p99: 0 };
-  return {
-    mean: h.mean / NS_PER_S,
-    max: h.max / NS_PER_S,
-    p50: h.percentile(50) / NS_PER_S,
-    p90: h.percentile(90) / NS_PER_S,
-    p99: h.percentile(99) / NS_PER_S,
-  };
-}
-
 export class MetricsEndpoint {
   private constructor(
     private readonly server: http.Server,
-    private readonly lag: IntervalHistogram,
+    private readonly lag: LagProbe,
     /** The bound address, `host:port` with the real port. */
     readonly address: string,
   ) {}
 
   /** Binds the endpoint and starts counting sent bytes; rejects if the bind fails. */
   static start(config: MetricsConfig, domains: () => readonly DomainServer[], version: string, log: Logger): Promise<MetricsEndpoint> {
-    const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    const lag = new LagProbe();
     const startTimeSeconds = Math.round((Date.now() - performance.now()) / 1000);
     // Loaded here: a pafd without metrics never loads the HTTP stack.
     const server = (require('node:http') as typeof http).createServer((req, res) => {
@@ -252,9 +242,9 @@ export class MetricsEndpoint {
       try {
         const mem = process.memoryUsage();
         body = renderMetrics(domains(), {
-          lag: lagOf(lag), residentBytes: mem.rss, heapUsedBytes: mem.heapUsed, startTimeSeconds,
+          lag: { histogram: lag.histogram, maxSinceScrape: lag.histogram.takeMax() },
+          residentBytes: mem.rss, heapUsedBytes: mem.heapUsed, startTimeSeconds,
         }, version);
-        lag.reset();
       } catch (err) {
         log.error(`metrics: cannot render: ${(err as Error).stack ?? err}`);
         res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
@@ -273,7 +263,7 @@ export class MetricsEndpoint {
         server.removeAllListeners('error');
         server.on('error', (err) => log.warning(`metrics: ${err.message}`));
         for (const d of domains()) d.counters.countBytesOut = true;
-        lag.enable();
+        lag.start();
         const bound = server.address() as AddressInfo;
         const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
         resolve(new MetricsEndpoint(server, lag, `${host}:${bound.port}`));
@@ -282,7 +272,7 @@ export class MetricsEndpoint {
   }
 
   close(): Promise<void> {
-    this.lag.disable();
+    this.lag.stop();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -1,4 +1,4 @@
-// XCM addresses (transports.md §1): parsing with exactly XCM's acceptance
+// XCM addresses (docs/transports.md §1): parsing with exactly XCM's acceptance
 // rules, rendering, and the host conversions the socket layer needs.
 // Pure: no DNS, no sockets. A DNS name is only checked for shape here; it
 // is resolved when a server binds or a client connects.
@@ -31,7 +31,7 @@ const LOCAL_TRANSPORTS: ReadonlySet<string> = new Set(['ux', 'uxf']);
 const IP_TRANSPORTS: ReadonlySet<string> = new Set(['tcp', 'tls', 'utls', 'btcp', 'btls', 'sctp']);
 const MESSAGING_TRANSPORTS: ReadonlySet<Transport> = new Set<Transport>(['ux', 'uxf', 'tcp', 'tls', 'utls']);
 
-/** XCM's DNS-name shape check, applied case-insensitively (transports.md §1.2). */
+/** XCM's DNS-name shape check, applied case-insensitively (docs/transports.md §1.2). */
 const DNS_NAME = /^[a-z0-9-]+(\.[a-z0-9-]+\.?)*$/i;
 
 /** Transports usable by Pathfinder: ux, uxf, tcp, tls, utls (btcp/btls are byte streams, sctp is unused). */
@@ -172,7 +172,7 @@ function checkHost(text: string, host: string): void {
   }
 }
 
-/** Parses an XCM address with XCM's rules (transports.md §1); throws AddressError. */
+/** Parses an XCM address with XCM's rules (docs/transports.md §1); throws AddressError. */
 export function parseAddress(text: string): Address {
   if (text.length > MAX_ADDRESS_LEN) fail(text, `longer than ${MAX_ADDRESS_LEN} characters`);
   if (hasCWhitespace(text)) fail(text, 'contains whitespace');

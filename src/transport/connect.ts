@@ -1,7 +1,7 @@
 // The client side of every messaging transport behind one call: an XCM
 // address in, a MessageConnection out. tcp/tls/ux/uxf map onto their
 // transport modules; utls is resolved here by XCM's client rule
-// (transports.md §5): the UX half first, TLS if nobody listens there.
+// (docs/transports.md §5): the UX half first, TLS if nobody listens there.
 
 import type { TlsFiles } from '../config/config';
 import type { Address } from './address';

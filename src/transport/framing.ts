@@ -1,11 +1,11 @@
-// XCM tcp framing (transports.md §3): every message is a 4-byte big-endian
+// XCM tcp framing (docs/transports.md §3): every message is a 4-byte big-endian
 // unsigned length followed by that many payload bytes, back to back in the
 // byte stream. TLS and the other stream-based XCM transports carry the same
 // frames, so this decoder serves all of them.
 
 /** XCM >= 1.11.1 receive limit; a longer announced length breaks the connection. */
 export const MAX_FRAME_PAYLOAD = 262144;
-/** What the original pafd, the Python client and libpaf can receive (protocol.md §1). */
+/** What the original pafd, the Python client and libpaf can receive (docs/protocol.md §1). */
 export const PATHFINDER_MAX_MESSAGE = 65535;
 
 /** Bytes of the big-endian length that precedes each payload. */

@@ -1,4 +1,4 @@
-// XCM `tcp` transport: length-prefixed frames over TCP (transports.md §3).
+// XCM `tcp` transport: length-prefixed frames over TCP (docs/transports.md §3).
 
 import * as net from 'node:net';
 import type { Address } from './address';
@@ -30,7 +30,7 @@ const KEEPALIVE_IDLE_MS = 1000;
  */
 const OUTPUT_BATCH_BYTES = 64 << 10;
 
-/** IP user id of semantics.md §8.1: ip:10.0.0.7, ip:[fd00::7]. */
+/** IP user id of docs/semantics.md §8.1: ip:10.0.0.7, ip:[fd00::7]. */
 export function ipUser(remoteAddress: string): string {
   // remoteAddress is rendered "<transport>:<host>:<port>"; the host keeps its brackets.
   const host = remoteAddress.slice(remoteAddress.indexOf(':') + 1, remoteAddress.lastIndexOf(':'));

@@ -1,5 +1,5 @@
 // Where a TLS socket's credentials come from, by XCM's rules
-// (transports.md §4.4): files named explicitly for the socket win, one by
+// (docs/transports.md §4.4): files named explicitly for the socket win, one by
 // one; the rest come from the certificate directory ($XCM_TLS_CERT, else
 // XCM's build-time default), under names carrying the network namespace
 // when the process runs in a named one. Only file names are decided here;

@@ -1,4 +1,4 @@
-// XCM `tls` transport (transports.md §4): TCP, a TLS 1.2/1.3 handshake with
+// XCM `tls` transport (docs/transports.md §4): TCP, a TLS 1.2/1.3 handshake with
 // mutual certificate authentication against the trusted-CA bundle (no
 // name checks), then the same length-prefixed frames as `tcp`. The peer's
 // user id is the Subject Key Identifier of its certificate.
@@ -18,7 +18,7 @@ const KEEPALIVE_IDLE_MS = 1000;
 /**
  * A peer that has not finished the TLS handshake by then is dropped. pafd
  * closes connections without a hello 2–3 s after accept, TLS handshake
- * included (semantics.md §7.6); Node only hands a TLS connection over once
+ * included (docs/semantics.md §7.6); Node only hands a TLS connection over once
  * the handshake is done, so that part of the deadline is enforced here.
  */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 2000;
@@ -145,7 +145,7 @@ export function loadCredentials(files: TlsCredentialFiles): { options: tls.Secur
 }
 
 /**
- * The peer's user id from its certificate (semantics.md §8.1), or the
+ * The peer's user id from its certificate (docs/semantics.md §8.1), or the
  * ip: rule if the certificate cannot be had or read at all.
  */
 function peerUser(socket: tls.TLSSocket, remote: string): string {
@@ -224,7 +224,7 @@ export function listenTls(
       handshaking.delete(peerKey(socket.remoteAddress, socket.remotePort));
       const remote = remoteOf(socket);
       if (remote === undefined || closing) { socket.destroy(); return; }
-      // XCM's post-handshake rule (transports.md §4.3): a peer certificate
+      // XCM's post-handshake rule (docs/transports.md §4.3): a peer certificate
       // must be present and have passed verification.
       if (!socket.authorized) {
         const why = socket.getPeerX509Certificate() === undefined

@@ -5,7 +5,7 @@
 export interface MessageConnection {
   /** Remote address as XCM renders it, e.g. tcp:10.0.0.7:40122 (client-address). */
   readonly remoteAddress: string;
-  /** User id derived from the transport (semantics.md §8.1). */
+  /** User id derived from the transport (docs/semantics.md §8.1). */
   readonly user: string;
   /** Bytes queued for output and not yet handed to the kernel. */
   readonly queuedBytes: number;
@@ -20,7 +20,7 @@ export interface MessageConnection {
   /** Stop/resume delivering messages (flow control towards a slow reader). */
   pause(): void;
   resume(): void;
-  /** TCP keepalive: on for every connection, off once a v3 hello completed (transports.md §8). */
+  /** TCP keepalive: on for every connection, off once a v3 hello completed (docs/transports.md §8). */
   setKeepAlive(on: boolean): void;
   /** Closes the connection; onClose follows with the given reason. */
   close(reason?: string): void;

@@ -1,4 +1,4 @@
-// XCM `utls` (transports.md §5): one name, two endpoints. The server binds
+// XCM `utls` (docs/transports.md §5): one name, two endpoints. The server binds
 // the TLS address first (learning the real port when 0 was asked for),
 // then the UX abstract name "<normalized host>:<port>". Connections keep
 // their own transport: ux ones get user `default`, tls ones `ski:...`.

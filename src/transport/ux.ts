@@ -1,4 +1,4 @@
-// XCM `ux` and `uxf` transports (transports.md §2): one Pathfinder message
+// XCM `ux` and `uxf` transports (docs/transports.md §2): one Pathfinder message
 // per AF_UNIX SOCK_SEQPACKET packet, no framing. `ux` names live in Linux's
 // abstract namespace, `uxf` names are socket files. The sockets come from
 // the paf_native addon (native.ts); without it these transports refuse to
@@ -14,7 +14,7 @@ import type { ConnectionHandler, MessageConnection, MessageListener } from './ty
 
 export type UxAddress = Extract<Address, { transport: 'ux' | 'uxf' }>;
 
-/** Every local (UNIX socket) client is the same user (semantics.md §8.1). */
+/** Every local (UNIX socket) client is the same user (docs/semantics.md §8.1). */
 export const UX_USER = 'default';
 
 /** XCM's limit: a packet longer than this cannot be received by an XCM peer. */
@@ -44,15 +44,18 @@ function wrapError(address: string, err: unknown): UxError {
 }
 
 /**
- * The remote address XCM reports for a UNIX peer (transports.md §1.3):
- * `ux:` + the peer's abstract name (XCM clients are auto-bound to a
- * 5-hex-digit name because XCM sets SO_PASSCRED), or `ux:` for an unbound
- * peer; `uxf:` reads the peer name as a path, which is empty for an
- * abstract or unbound peer.
+ * The remote address of a UNIX peer (docs/transports.md §1.3), as XCM
+ * reports it: `ux:` + the peer's abstract name (XCM clients are auto-bound
+ * to a 5-hex-digit name because XCM sets SO_PASSCRED), or `ux:` for an
+ * unbound peer; `uxf:` + the peer's path if it bound one. XCM leaves a
+ * `uxf:` peer without a path as a bare `uxf:`, which makes every such
+ * client look the same in logs and in `clients`; this server names it by
+ * its process instead, `uxf:pid:<pid>` (from SO_PEERCRED).
  */
-export function renderUxRemote(transport: 'ux' | 'uxf', peer: SocketName): string {
-  if (transport === 'uxf') return peer.bound && !peer.abstract ? `uxf:${peer.name}` : 'uxf:';
-  return `ux:${peer.name}`;
+export function renderUxRemote(transport: 'ux' | 'uxf', peer: SocketName & { pid?: number }): string {
+  if (transport === 'ux') return `ux:${peer.name}`;
+  if (peer.bound && !peer.abstract) return `uxf:${peer.name}`;
+  return peer.pid !== undefined && peer.pid > 0 ? `uxf:pid:${peer.pid}` : 'uxf:';
 }
 
 /** A connected SEQPACKET socket as a message connection (same contract as FramedConnection). */

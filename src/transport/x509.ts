@@ -1,7 +1,7 @@
 // A minimal DER walker for X.509 certificates. Node hands out a peer
 // certificate's raw DER but does not expose its Subject Key Identifier,
 // which XCM reports as `tls.peer_subject_key_id` and pafd turns into the
-// user id (transports.md §4.5, semantics.md §8.1). Only definite-length,
+// user id (docs/transports.md §4.5, docs/semantics.md §8.1). Only definite-length,
 // low-tag-number DER is accepted (all X.509 needs); anything else, and
 // any element running past its parent, throws DerError. Every step moves
 // forward by at least one header, so no input can make it loop.
@@ -113,10 +113,10 @@ const USER_PREFIX = 'ski:';
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /**
- * The user id of a TLS peer (semantics.md §8.1): `ski:` + the SKI bytes as
+ * The user id of a TLS peer (docs/semantics.md §8.1): `ski:` + the SKI bytes as
  * lowercase hex joined by ':'. A certificate without an SKI extension (or
  * no certificate) yields the bare `ski:` — the original's quirk, kept on
- * purpose (discrepancies.md B17): XCM reports an empty key id then, and
+ * purpose (docs/discrepancies.md B17): XCM reports an empty key id then, and
  * pafd builds the id from it, so all such peers form one user. Throws
  * DerError on malformed DER (callers fall back to the ip: rule then).
  */

@@ -369,7 +369,7 @@ t('attach never fails for a missing domain file or server; client-side checks th
     try { fn(); } catch (err) { return (err as PafError).code; }
     return 0;
   };
-  assert.is(code(() => ctx.subscribe('[a=b)', () => {})), PafErrorCode.INVALID_FILTER_SYNTAX);   // discrepancies.md C8
+  assert.is(code(() => ctx.subscribe('[a=b)', () => {})), PafErrorCode.INVALID_FILTER_SYNTAX);   // docs/discrepancies.md C8
   assert.is(code(() => ctx.subscribe('', () => {})), PafErrorCode.INVALID_FILTER_SYNTAX);
   assert.is(code(() => ctx.subscribe(`(a=${'x'.repeat(8200)})`, () => {})), PafErrorCode.FILTER_TOO_LARGE);
   assert.is(code(() => ctx.publish({ big: 'x'.repeat(32768) })), PafErrorCode.PROPS_TOO_LARGE);

@@ -1,7 +1,7 @@
 // Conformance D2 with mixed ux/tcp/tls sockets in one domain, and `utls`
-// (transports.md §5): the UX half reached by ux and utls clients, the TLS
+// (docs/transports.md §5): the UX half reached by ux and utls clients, the TLS
 // half by tls clients, each connection getting the user id of the half it
-// came over (semantics.md §8.1: `default` over UX, the certificate's SKI
+// came over (docs/semantics.md §8.1: `default` over UX, the certificate's SKI
 // over TLS). Against the real pafd bundle.
 
 import { suite } from 'uvu';

@@ -161,11 +161,12 @@ bench('wrong arguments: usage and exit 1; unreachable server: exit 1', async () 
 const pure = suite('pafbench pure parts');
 
 pure('option parsing: original form, --quick defaults, explicit options win', () => {
-  assert.equal(parseBenchArgs(['10', '20', 'dom']), { kind: 'run', options: { numServices: 10, numSubscriptions: 20, target: 'dom', json: false, quick: false } });
+  assert.equal(parseBenchArgs(['10', '20', 'dom']), { kind: 'run', options: { numServices: 10, numSubscriptions: 20, target: 'dom', json: false, quick: false, timeoutSeconds: 5 } });
+  assert.equal(parseBenchArgs(['--timeout', '2.5', '10', '20', 'dom']), { kind: 'run', options: { numServices: 10, numSubscriptions: 20, target: 'dom', json: false, quick: false, timeoutSeconds: 2.5 } });
   assert.equal(parseBenchArgs(['--quick', 'tcp:a:1']), {
     kind: 'run',
     options: {
-      numServices: 100, numSubscriptions: 100, target: 'tcp:a:1', json: false, quick: true,
+      numServices: 100, numSubscriptions: 100, target: 'tcp:a:1', json: false, quick: true, timeoutSeconds: 5,
       pipelined: { operations: 200, connections: 2 }, fanout: { subscriptions: 20, connections: 2, samples: 10 },
     },
   });
@@ -173,12 +174,12 @@ pure('option parsing: original form, --quick defaults, explicit options win', ()
   assert.equal(o, {
     kind: 'run',
     options: {
-      numServices: 1, numSubscriptions: 2, target: 'x', json: true, quick: true,
+      numServices: 1, numSubscriptions: 2, target: 'x', json: true, quick: true, timeoutSeconds: 5,
       pipelined: { operations: 50, connections: 2 }, fanout: { subscriptions: 7, connections: 3, samples: 10 }, serverPid: 42,
     },
   });
   assert.equal(parseBenchArgs(['--pipelined', '1', '1', 'x']), {
-    kind: 'run', options: { numServices: 1, numSubscriptions: 1, target: 'x', json: false, quick: false, pipelined: { operations: 10000, connections: 4 } },
+    kind: 'run', options: { numServices: 1, numSubscriptions: 1, target: 'x', json: false, quick: false, timeoutSeconds: 5, pipelined: { operations: 10000, connections: 4 } },
   });
   assert.equal(parseBenchArgs(['-h']), { kind: 'help' });
   for (const bad of [['x'], ['--quick'], ['--connections', '0', '1', '1', 'x'], ['--fanout', '0,1', '1', '1', 'x'], ['--samples', '3', '1', '1', 'x'], ['--pid'], ['-1', '1', 'x']]) {

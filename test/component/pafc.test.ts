@@ -231,8 +231,8 @@ batch('server errors, usage errors and a second track are one-line errors', asyn
     'Error: unpublish failed: non-existent-service-id',
     'Error: usage: publish [<service-id>] <generation> <ttl> [<name> <value>] ...',
     'Error: service id "zz" is not a hexadecimal number',
-    out.split('\n')[3]!,
-    'Error: subscribe failed: invalid-filter-syntax',
+    // No subscription id for a filter the server refused; the parser says what is wrong.
+    'Error: subscribe failed: invalid-filter-syntax (unexpected end of filter (\'=\', \'>\' or \'<\' expected) at offset 4)',
     'Error: usage: unsubscribe <subscription-id>',
     'Error: no closing quotation',
     'OK.',
@@ -240,7 +240,6 @@ batch('server errors, usage errors and a second track are one-line errors', asyn
     'Error: unknown track subcommand "sideways"; usage: track [query|verbose|quiet]',
     '',
   ]);
-  assert.match(out.split('\n')[3]!, /^Subscription Id: 0x[0-9a-f]+\.$/);
 });
 
 batch('connection failures and bad options exit 1 with a message', async () => {

@@ -1,6 +1,6 @@
 // Conformance §8 (domains and sockets: D1, D2, D4) and §9 (process: S3,
 // S5), the command-line and configuration error handling of
-// cli-and-config.md §1–§2 (discrepancies.md B10–B13) and the exit status
+// docs/cli-and-config.md §1–§2 (docs/discrepancies.md B10–B13) and the exit status
 // on signals, against the real pafd bundle.
 
 import * as net from 'node:net';
@@ -101,7 +101,7 @@ t('D4 clients: a v2 requester gets 3 fields per entry, a v3 requester 5 (6 with 
     const v2 = await openV2(address);
     const plain = await WireClient.open(address, { min: 3, max: 3 });
     const { c: tracked, ta } = await openTracked(address);
-    // A duplicate hello makes the server query the tracked client at once (semantics.md §7.5);
+    // A duplicate hello makes the server query the tracked client at once (docs/semantics.md §7.5);
     // answering it gives that client a latency.
     const dup = await WireClient.connect(address);
     dup.clientId = tracked.clientId;
@@ -147,15 +147,17 @@ t('D4 clients: a v2 requester gets 3 fields per entry, a v3 requester 5 (6 with 
 
 // ------------------------------------------------------------------ process
 
-t('S3 -v prints the server version and "2 3" on two lines and exits 0', async () => {
-  const r = await runPafdBounded(['-v']);
-  assert.is(r.code, 0);
-  const lines = r.stdout.split('\n');
-  assert.is(lines.length, 3, `two terminated lines, got ${JSON.stringify(r.stdout)}`);
-  assert.match(lines[0]!, /^\d+\.\d+\.\d+\S*$/, 'a version number');
-  assert.is(lines[1], '2 3');
-  assert.is(lines[2], '');
-  assert.is(r.stderr, '');
+t('S3 -v and --version print the original\'s two lines, "Server version: ..." and "Protocol version(s): 2 3", and exit 0', async () => {
+  for (const option of ['-v', '--version']) {
+    const r = await runPafdBounded([option]);
+    assert.is(r.code, 0, option);
+    const lines = r.stdout.split('\n');
+    assert.is(lines.length, 3, `two terminated lines, got ${JSON.stringify(r.stdout)}`);
+    assert.match(lines[0]!, /^Server version: \d+\.\d+\.\d+\S*$/, 'a version number');
+    assert.is(lines[1], 'Protocol version(s): 2 3');
+    assert.is(lines[2], '');
+    assert.is(r.stderr, '', option);
+  }
 });
 
 t('S5 a bind failure (address in use) exits 1 with one line on stderr', async () => {

@@ -24,7 +24,7 @@ import { assertOneLineFailure, assertPings, assertWithin, closedAt, nowS, runPaf
 import { serverEnv } from '../helpers/transport';
 import { WireClient, randomId } from '../helpers/wire';
 
-/** protocol.md §5.3 / conformance H13: closed 2–4 s after connect. */
+/** docs/protocol.md §5.3 / conformance H13: closed 2–4 s after connect. */
 const HANDSHAKE_WINDOW = { lo: 2, hi: 4 };
 const USER_1 = 0, USER_2 = 1;
 

@@ -41,7 +41,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-// conformance.md S1 and cli-and-config.md §3 say SIGHUP exits like SIGTERM.
+// docs/conformance.md S1 and docs/cli-and-config.md §1.4 say SIGHUP exits like SIGTERM.
 // This server reloads on SIGHUP instead (src/bin/pafd.ts), so the socket
 // must survive it and keep serving; SIGTERM then removes it.
 t('S1 SIGHUP (a reload in this server) keeps the uxf socket file serving; a later SIGTERM removes it', async () => {

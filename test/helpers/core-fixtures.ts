@@ -1,7 +1,7 @@
 // Drives the pure core (Directory, Session, Liveness) without sockets: a
 // manual clock, sessions whose sink records every serialized message, and
 // helpers that parse those messages back and check their exact field sets
-// (protocol.md §6.3) so every test also asserts the wire shape.
+// (docs/protocol.md §6.3) so every test also asserts the wire shape.
 
 import { ManualClock } from '../../src/core/clock';
 import { Directory } from '../../src/core/directory';
@@ -53,7 +53,7 @@ export class Peer {
 
   /**
    * Removes every message received so far; each must be a subscribe
-   * notification with exactly the fields protocol.md §6.3 allows. Returns
+   * notification with exactly the fields docs/protocol.md §6.3 allows. Returns
    * one summary line per notification (see `summarize`).
    */
   notes(): string[] {

@@ -1,5 +1,5 @@
 // What the directory should say, and how to read it off the wire: exact
-// field sets of subscription notifications and listings (protocol.md §6.3,
+// field sets of subscription notifications and listings (docs/protocol.md §6.3,
 // §6.6), props compared as sets, a barrier to collect everything a
 // subscriber has been sent so far, and small client chores (track answers,
 // hello retries) that conformance scenarios need.
@@ -115,7 +115,7 @@ export function assertDisappeared(m: Msg, ta: bigint, id: bigint): void {
   assert.is(m['service-id'], id);
 }
 
-/** A `services` listing entry (protocol.md §6.6). */
+/** A `services` listing entry (docs/protocol.md §6.6). */
 export function assertListed(m: Msg, s: ServiceState): void {
   assert.is(m['ta-cmd'], 'services');
   assert.is(m['msg-type'], 'notify');
@@ -183,7 +183,7 @@ export async function answerTrackQueries(c: WireClient): Promise<bigint> {
 /**
  * Opens a connection and says hello with `clientId`, repeating the hello
  * on the same connection while the server still holds the id for a
- * closing connection (`client-id-exists`, semantics.md §6.4: clients
+ * closing connection (`client-id-exists`, docs/semantics.md §6.4: clients
  * retry). The disconnect of the old connection is not visible on the wire
  * when it owned nothing, so there is no event to wait for instead.
  */
@@ -267,7 +267,7 @@ const UNANSWERED_MS = 1000;
 /**
  * A client beyond the total client limit must not get a session: the
  * server may fail its hello with insufficient-resources, close the
- * connection (admission control, semantics.md §8.3) or leave it unserved.
+ * connection (admission control, docs/semantics.md §8.3) or leave it unserved.
  */
 export async function assertNoSession(d: Domain, user?: number): Promise<void> {
   let c: WireClient;

@@ -3,7 +3,7 @@
 // PAF_TEST_TRANSPORT set (tcp, ux or tls); everything a test needs to be
 // transport-neutral comes from here: a fresh server address, what pafd
 // needs to serve it (TLS credentials), and distinct client identities
-// ("users", semantics.md §8.1):
+// ("users", docs/semantics.md §8.1):
 //   tcp  user N = source address 127.0.0.(2+N), the default 127.0.0.1;
 //   tls  user N = client certificate clientN (own SKI), the default `client`;
 //   ux   every client is the one user `default`.

@@ -64,7 +64,7 @@ def main():
 
     send(s, {"ta-cmd": "publish", "ta-id": 2, "msg-type": "request", "service-id": service_id,
              "generation": 3, "service-props": props, "ttl": 20})
-    # The notification is queued before the publish completes (semantics.md §10).
+    # The notification is queued before the publish completes (docs/semantics.md §10).
     expect(s, {"ta-cmd": "subscribe", "ta-id": 1, "msg-type": "notify", "match-type": "appeared",
                "service-id": service_id, "generation": 3, "service-props": props, "ttl": 20,
                "client-id": client_id})

@@ -7,6 +7,7 @@ message, including the client-address pafd reports for us.
 Usage: seqpacket_client.py ux:<name> | uxf:<path>   (exit 0 = all good)."""
 
 import json
+import os
 import socket
 import sys
 
@@ -51,9 +52,10 @@ def expect(sock, wanted):
 
 
 def our_address(transport, sock):
-    """What the server should report for us (transports.md §1.3)."""
+    """What the server should report for us (docs/transports.md §1.3)."""
     if transport == "uxf":
-        return "uxf:"
+        # An unnamed uxf peer: XCM says "uxf:", pafd names the process.
+        return f"uxf:pid:{os.getpid()}"
     name = sock.getsockname()
     assert isinstance(name, bytes) and name[:1] == b"\0", name
     assert len(name) == 6, name  # auto-bound: NUL + 5 hex digits
@@ -78,7 +80,7 @@ def main():
 
     send(s, {"ta-cmd": "publish", "ta-id": 2, "msg-type": "request", "service-id": service_id,
              "generation": 3, "service-props": props, "ttl": 20})
-    # The notification is queued before the publish completes (semantics.md §10).
+    # The notification is queued before the publish completes (docs/semantics.md §10).
     expect(s, {"ta-cmd": "subscribe", "ta-id": 1, "msg-type": "notify", "match-type": "appeared",
                "service-id": service_id, "generation": 3, "service-props": props, "ttl": 20,
                "client-id": client_id})

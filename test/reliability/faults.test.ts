@@ -3,10 +3,10 @@
 //   1. pafd killed under N attached contexts and restarted on the same
 //      address: every service and subscription is back, and how fast.
 //   2. producer processes killed: their services are orphaned at once and
-//      disappear at orphan-since + TTL (semantics.md §6.2: ±0.25 s).
+//      disappear at orphan-since + TTL (docs/semantics.md §6.2: ±0.25 s).
 //   3. a partition under tracked v3 clients (tcp-proxy.ts): pafd and the
-//      library each notice within the idle bounds of semantics.md §7.3 and
-//      client-library.md §5.6; after the partition heals the service is
+//      library each notice within the idle bounds of docs/semantics.md §7.3 and
+//      docs/client-library.md §5.6; after the partition heals the service is
 //      reclaimed.
 //   4. one of two servers of a domain killed: a subscriber of the library
 //      never sees a service disappear.
@@ -43,7 +43,7 @@ const PRODUCERS = load(4, 16);
 const SERVICES_PER_PRODUCER = 3;
 /** Producer i publishes with TTL PRODUCER_TTLS[i % length] seconds. */
 const PRODUCER_TTLS = [1, 2, 3];
-/** semantics.md §6.2: expiry within 0.25 s of orphan-since + TTL (the conformance suite's tolerance). */
+/** docs/semantics.md §6.2: expiry within 0.25 s of orphan-since + TTL (the conformance suite's tolerance). */
 const EXPIRY_TOLERANCE_S = 0.25;
 /**
  * "Orphaned at once": the kernel closes a killed process's sockets as it
@@ -386,8 +386,8 @@ t('a silent network under tracked v3 clients: pafd and the library both notice w
 
   // Both ends use max_idle = IDLE_MAX_S: the lowest TTL (SILENT_TTL_S) clamped to the idle limits.
   const maxIdle = IDLE_MAX_S;
-  const serverLo = 0.95 * maxIdle, serverHi = 1.05 * maxIdle;      // semantics.md §7.3: query, then no reply
-  const clientLo = 0.5 * maxIdle, clientHi = 1.05 * maxIdle + 0.1; // client-library.md §5.6 (a postponed reply deadline can be as short as 0.5·max_idle)
+  const serverLo = 0.95 * maxIdle, serverHi = 1.05 * maxIdle;      // docs/semantics.md §7.3: query, then no reply
+  const clientLo = 0.5 * maxIdle, clientHi = 1.05 * maxIdle + 0.1; // docs/client-library.md §5.6 (a postponed reply deadline can be as short as 0.5·max_idle)
   const serverDelays: number[] = [], serverCloses: number[] = [], clientDelays: number[] = [];
   clients.forEach((c, i) => {
     const pipe = pipes[i]!;

@@ -1,4 +1,4 @@
-// Issue 8 §2, floods against the resource limits (semantics.md §8):
+// Issue 8 §2, floods against the resource limits (docs/semantics.md §8):
 //  * a connection flood beyond the total client limit: pafd admits exactly
 //    `limit` connections and closes every further one at once (README,
 //    "Decisions": Node cannot leave a connection in the kernel backlog, so
@@ -37,7 +37,7 @@ import {
  * (docs/RELIABILITY.md, "Listen backlog"), the kernel's doing, not pafd's.
  */
 const CONNECT_WIDTH = 16;
-/** protocol.md §5.3: a connection that has not completed hello is closed 2 s after accept. */
+/** docs/protocol.md §5.3: a connection that has not completed hello is closed 2 s after accept. */
 const HANDSHAKE_DEADLINE_MS = 2000;
 /** Deadline closes land 2–3 s after accept; plus slack for a loaded 2-core machine (as silent-connections). */
 const DEADLINE_CLOSE_MAX_MS = 3000 + 500;

@@ -1,6 +1,6 @@
 // Issue 8 §2, connections that never say hello: pafd closes each within
 // its handshake deadline (2 s, checked once a second: 2–3 s after accept,
-// protocol.md §5.3), and a normal client still gets in both while they
+// docs/protocol.md §5.3), and a normal client still gets in both while they
 // hang around and after they are gone.
 
 import type * as net from 'node:net';
@@ -18,7 +18,7 @@ const CONNECTIONS = load(500, 5000);
  * deadline being late.
  */
 const CONNECT_WIDTH = 16;
-/** protocol.md §5.3: closed 2–3 s after accept; plus scheduling slack on a loaded machine. */
+/** docs/protocol.md §5.3: closed 2–3 s after accept; plus scheduling slack on a loaded machine. */
 const DEADLINE_MIN_MS = 2000;
 /**
  * Lifetimes start at our 'connect' event, which a busy test process (the

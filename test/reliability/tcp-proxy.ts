@@ -2,7 +2,7 @@
 // silent: a partition that drops every byte in both directions and
 // closes nothing, as a pulled cable or a dead router does. Neither end
 // gets a FIN or a reset; only application-level liveness (the v3 idle
-// limit and track queries, semantics.md §7) can tell that the peer is gone.
+// limit and track queries, docs/semantics.md §7) can tell that the peer is gone.
 //
 // While silent, connections that were open stay open and swallow what
 // either end sends; new connections are accepted and swallowed the same

@@ -1,13 +1,13 @@
 // Issue 8 §5, TLS security as reliability scenarios, on a tls: socket with
-// mutual authentication and CRL checking (transports.md §4.3):
+// mutual authentication and CRL checking (docs/transports.md §4.3):
 //  * clients without a certificate, with one from an unknown CA, a revoked
 //    one and an expired one are refused, over and over and interleaved,
 //    while a client that connected before keeps being served;
-//  * a certificate is a user (semantics.md §8.1: ski:<SKI>): another
+//  * a certificate is a user (docs/semantics.md §8.1: ski:<SKI>): another
 //    user's client can neither unpublish nor republish nor take over a
 //    service (§3 row 2, §4 row 2: permission-denied), also once it is an
 //    orphan, and no client but its owner can cancel a subscription (§2,
-//    protocol.md §6.4); subscribers see no change.
+//    docs/protocol.md §6.4); subscribers see no change.
 // The PKI is test/helpers/certs.ts's (alice, bob and carol are valid users).
 
 import { readFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ const ATTEMPT_WIDTH = 4;
 /**
  * A refused client is closed right after the TLS handshake; a client that
  * got in but stayed silent would be closed only at the 2 s handshake
- * deadline (protocol.md §5.3). Closing sooner tells the two apart.
+ * deadline (docs/protocol.md §5.3). Closing sooner tells the two apart.
  */
 const REFUSAL_BOUND_MS = 2000;
 /** R6/R8: other clients' pings stay well below 0.5 s. */

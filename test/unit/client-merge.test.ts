@@ -1,4 +1,4 @@
-// MatchMerger (client-library.md §6): merging one subscription's matches
+// MatchMerger (docs/client-library.md §6): merging one subscription's matches
 // from several servers. Pure: times are passed in explicitly.
 
 import { test } from 'uvu';

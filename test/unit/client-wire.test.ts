@@ -1,4 +1,4 @@
-// The wire-level client (client-library.md §1) against a scripted fake
+// The wire-level client (docs/client-library.md §1) against a scripted fake
 // connection: what it sends, how it decodes replies, and that every
 // out-of-order or malformed server message closes the connection.
 

@@ -113,7 +113,6 @@ test('all log keys', () => {
   syslog_socket: /run/log
   facility: local3
   filter: critical
-  colour: ignored
 `, SRC);
   assert.equal(c.log, {
     console: true, file: '/tmp/x.log', fileBackup: 3, fileMaxSize: 256, syslog: false,
@@ -130,9 +129,24 @@ test('aliases and legacy keys', () => {
   assert.equal(e.domains[0]!.sockets, [{ addr: 'utls:[*]:0', tls: { crl: '/c.pem' } }]);
 });
 
-test('unknown keys at root, in log and in a domain are ignored', () => {
-  const c = parseConfigText(`future: 1\n${domainWith('colour: red')}log:\n  fancy: true\n`, SRC);
-  assert.is(c.domains.length, 1);
+test('unknown keys are errors everywhere, with a "did you mean" for a near miss and the line and column', () => {
+  rejects(`domain:\n  - sockets: [tcp:127.0.0.1:1]\n`, 'line 1, column 1: domain: unknown parameter (did you mean \'domains\'?)');
+  rejects(`future: 1\n${DOMAIN}`, 'line 1, column 1: future: unknown parameter (valid: ', 'domains, log');
+  rejects(domainWith('colour: red'), 'line 3, column 5: domains[0].colour: unknown parameter (valid: ', 'protocol_version', 'sockets');
+  rejects(domainWith('protocol_versions: {min: 3}'), "domains[0].protocol_versions: unknown parameter (did you mean 'protocol_version'?)");
+  rejects(`${DOMAIN}log:\n  filer: debug\n`, "line 4, column 3: log.filer: unknown parameter (did you mean 'filter'?)");
+  rejects(`${DOMAIN}log:\n  syslgo: false\n`, "log.syslgo: unknown parameter (did you mean 'syslog'?)");
+  rejects('domains:\n  - sockets: [{addr: "tls:h:1", tsl: {}}]\n', "domains[0].sockets[0].tsl: unknown parameter (did you mean 'tls'?)");
+  rejects('domains:\n  - sokets: [tcp:127.0.0.1:1]\n', "line 2, column 5: domains[0].sockets: required parameter missing (found 'sokets': did you mean 'sockets'?)");
+  // A key far from every known one gets the list instead of a guess.
+  rejects(`${DOMAIN}log:\n  verbosity: 3\n`, 'log.verbosity: unknown parameter (valid: ', 'console', 'syslog_socket');
+});
+
+test('schema errors carry the line and column of the offending value', () => {
+  rejects('domains: [1]\n', 'line 1, column 11: domains[0]: must be a mapping, not an integer');
+  rejects(domainWith('idle: {min: 0}'), 'line 3, column 17: domains[0].idle.min: must be an integer between 1 and');
+  rejects(`${DOMAIN}log:\n  console: 3\n`, 'line 4, column 12: log.console: must be a boolean, not an integer');
+  rejects('- a\n', 'line 1, column 1: root: must be a mapping');
 });
 
 test('structure type errors name the path', () => {
@@ -264,7 +278,7 @@ test('loadConfigFile', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'domains: [1]\n');
     assert.throws(() => loadConfigFile(bad), (e: unknown) =>
-      e instanceof ConfigError && e.message === `error reading configuration ${bad}: domains[0]: must be a mapping, not an integer`);
+      e instanceof ConfigError && e.message === `error reading configuration ${bad}: line 1, column 11: domains[0]: must be a mapping, not an integer`);
     const missing = join(dir, 'missing.yaml');
     assert.throws(() => loadConfigFile(missing), (e: unknown) =>
       e instanceof ConfigError && e.message === `error reading configuration ${missing}: no such file`);

@@ -1,4 +1,4 @@
-// The service directory (semantics.md §1–§6, §8.2) driven directly: every
+// The service directory (docs/semantics.md §1–§6, §8.2) driven directly: every
 // row of the publish and unpublish tables, the notification table, orphans
 // and expiry on a manual clock, hello registration and resource accounting.
 //

@@ -1,4 +1,4 @@
-// Domain files (client-library.md §3) and the client environment (§4).
+// Domain files (docs/client-library.md §3) and the client environment (§4).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -26,9 +26,9 @@ const sub = (key: string, initial: string | null, middle: string[], final: strin
   ({ op: 'substring', key, initial, middle, final });
 
 // ---------------------------------------------------------------------------
-// filter.md §6.1: valid inputs, their parse result and canonical form.
+// docs/filter.md §6.1: valid inputs, their parse result and canonical form.
 
-const parsing = suite('filter.md §6.1 valid inputs');
+const parsing = suite('docs/filter.md §6.1 valid inputs');
 
 const VALID: Array<[string, Filter, string | null]> = [
   ['(name=billing)', eq('name', 'billing'), null],
@@ -85,9 +85,9 @@ parsing('non-canonical inputs canonicalise to a fixed point', () => {
 parsing.run();
 
 // ---------------------------------------------------------------------------
-// filter.md §6.1: invalid inputs.
+// docs/filter.md §6.1: invalid inputs.
 
-const errors = suite('filter.md §6.1 invalid inputs');
+const errors = suite('docs/filter.md §6.1 invalid inputs');
 
 const INVALID: Array<[string, string]> = [
   ['', 'empty string'],
@@ -117,7 +117,7 @@ const INVALID: Array<[string, string]> = [
   ['(a>1e3)', 'not an integer'],
   ['(a>++1)', 'not an integer'],
   ['(a>-)', 'not an integer'],
-  // Decision (filter.md §3 makes Python's extras optional): `_` separators
+  // Decision (docs/filter.md §3 makes Python's extras optional): `_` separators
   // and non-ASCII digits are rejected.
   ['(port>1_000)', 'digit separator'],
   ['(a>\u0663)', 'Arabic-Indic digit three'],
@@ -171,9 +171,9 @@ errors('error offsets and reasons point at the problem', () => {
 errors.run();
 
 // ---------------------------------------------------------------------------
-// filter.md §6.2: matching against one service.
+// docs/filter.md §6.2: matching against one service.
 
-const matching = suite('filter.md §6.2 matching');
+const matching = suite('docs/filter.md §6.2 matching');
 
 const SERVICE = makeProps([
   ['name', ['billing']],
@@ -220,7 +220,7 @@ for (const [filter, expected] of MATCHES) {
 matching.run();
 
 // ---------------------------------------------------------------------------
-// Further matching rules of filter.md §4 and discrepancies.md B3/B16.
+// Further matching rules of docs/filter.md §4 and docs/discrepancies.md B3/B16.
 
 const rules = suite('matching rules');
 
@@ -373,7 +373,7 @@ rules.run();
 
 const text = suite('escaping and canonical form');
 
-text('escape function cases of conformance.md §10', () => {
+text('escape function cases of docs/conformance.md §10', () => {
   const cases: Array<[string, string]> = [
     ['foo', 'foo'],
     ['foo\\bar', 'foo\\\\bar'],

@@ -1,4 +1,4 @@
-// ResourceLimits (semantics.md §8.2): per-domain totals and per-user
+// ResourceLimits (docs/semantics.md §8.2): per-domain totals and per-user
 // limits for clients, services and subscriptions; absent = unlimited,
 // 0 forbids, refused when the count equals the limit.
 

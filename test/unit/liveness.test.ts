@@ -1,4 +1,4 @@
-// Connection liveness (semantics.md §7): the 2 s handshake deadline, the
+// Connection liveness (docs/semantics.md §7): the 2 s handshake deadline, the
 // v3 idle limit with its warning / query / timeout steps, the idle limit
 // clamped by the lowest TTL bound to the connection, and duplicate-hello
 // probes. A manual clock and an injected random number drive the timers;

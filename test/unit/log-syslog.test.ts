@@ -6,7 +6,7 @@ import { SYSLOG_FACILITIES } from '../../src/config/config';
 import type { LogLevel } from '../../src/log/logger';
 import { MAX_SYSLOG_MESSAGE, datagramTarget, syslogDatagram, syslogSink } from '../../src/log/syslog';
 
-test('PRI is facility * 8 + severity; severities as cli-and-config.md §1.5 maps them', () => {
+test('PRI is facility * 8 + severity; severities as docs/cli-and-config.md §1.5 maps them', () => {
   const daemon = SYSLOG_FACILITIES.get('daemon')!;
   const expected: [LogLevel, number][] = [['debug', 7], ['info', 6], ['warning', 4], ['error', 3], ['critical', 2]];
   for (const [level, severity] of expected) {

@@ -128,6 +128,10 @@ test('-v and -h act when reached', () => {
   assert.equal(parsePafdArgs(['-v']), { action: 'version' });
   assert.equal(parsePafdArgs(['-h']), { action: 'help' });
   assert.equal(parsePafdArgs(['-h', '-v']), { action: 'help' });
+  assert.equal(parsePafdArgs(['--help']), { action: 'help' });
+  assert.equal(parsePafdArgs(['--version']), { action: 'version' });
+  assert.equal(parsePafdArgs(['--version', '--help']), { action: 'version' });
+  usageError(['--helpme'], 'option --helpme not recognized');
   assert.equal(parsePafdArgs(['-sv', 'tcp:bad:address:x']), { action: 'version' });
   // A bad value before -h is reached first.
   usageError(['-l', 'loud', '-h'], 'option -l');

@@ -99,6 +99,18 @@ values('publish: an odd argument count starts with the service id', () => {
   assert.throws(() => parsePublishArgs(['zz', '1', '2']), isArgumentError);
 });
 
+values('publish: a property without its value is named as such', () => {
+  const missing = (args: string[], name: string) => assert.throws(() => parsePublishArgs(args),
+    (e: Error) => isArgumentError(e) && e.message.startsWith(`property "${name}" has no value: properties come as <name> <value> pairs`), args.join(' '));
+  missing(['0', '30', 'name'], 'name');
+  missing(['0', '30', 'name', 'x', 'port'], 'port');
+  missing(['1f', '0', '30', 'name'], 'name');
+  missing(['0x1f', '0', '30', 'a', 'b', 'c'], 'c');
+  // A real id, generation and TTL are still taken as such.
+  assert.is(parsePublishArgs(['1f', '0', '30']).serviceId, 0x1fn);
+  assert.throws(() => parsePublishArgs(['1f', 'x', '30']), (e: Error) => /generation "x"/.test(e.message));
+});
+
 const format = suite('output formatting');
 
 format('props as a Python dict, one entry per value, strings quoted', () => {
@@ -164,21 +176,24 @@ const options = suite('pafc command line');
 
 options('address with id, version and -c commands', () => {
   assert.equal(parsePafcArgs(['-i', 'ff', '-p', '2', '-c', 'ping; id', '-c', 'quit', 'tcp:1.2.3.4:5']), {
-    kind: 'connect', target: 'tcp:1.2.3.4:5', clientId: 255n, version: 2, commands: ['ping', ' id', 'quit'],
+    kind: 'connect', target: 'tcp:1.2.3.4:5', clientId: 255n, version: 2, commands: ['ping', ' id', 'quit'], timeoutSeconds: 5,
   });
-  assert.equal(parsePafcArgs(['-p3', 'dom', '-n', '1']), { kind: 'connect', target: 'dom', version: 3, serverIndex: 1 });
-  assert.equal(parsePafcArgs(['-c', '', 'x']), { kind: 'connect', target: 'x', commands: [] });
+  assert.equal(parsePafcArgs(['-p3', 'dom', '-n', '1']), { kind: 'connect', target: 'dom', version: 3, serverIndex: 1, timeoutSeconds: 5 });
+  assert.equal(parsePafcArgs(['-c', '', 'x']), { kind: 'connect', target: 'x', commands: [], timeoutSeconds: 5 });
+  assert.equal(parsePafcArgs(['-t', '0.5', 'x']), { kind: 'connect', target: 'x', timeoutSeconds: 0.5 });
+  assert.equal(parsePafcArgs(['-t12', 'x']), { kind: 'connect', target: 'x', timeoutSeconds: 12 });
 });
 
 options('listing and help forms', () => {
   assert.equal(parsePafcArgs(['-h']), { kind: 'help' });
   assert.equal(parsePafcArgs(['-l']), { kind: 'list-domains' });
   assert.equal(parsePafcArgs(['-a', 'dom']), { kind: 'list-addresses', domain: 'dom' });
-  assert.equal(parsePafcArgs(['--', '-odd']), { kind: 'connect', target: '-odd' });
+  assert.equal(parsePafcArgs(['--', '-odd']), { kind: 'connect', target: '-odd', timeoutSeconds: 5 });
 });
 
 options('bad command lines', () => {
-  for (const argv of [[], ['a', 'b'], ['-p', '4', 'x'], ['-p', '1', 'x'], ['-i', 'zz', 'x'], ['-n', '-1', 'x'], ['-x', 'a'], ['-i'], ['-l', 'x']]) {
+  for (const argv of [[], ['a', 'b'], ['-p', '4', 'x'], ['-p', '1', 'x'], ['-i', 'zz', 'x'], ['-n', '-1', 'x'], ['-x', 'a'], ['-i'], ['-l', 'x'],
+    ['-t', '0', 'x'], ['-t', '-1', 'x'], ['-t', 'soon', 'x'], ['-t', '1e3', 'x'], ['-t', '9999999', 'x']]) {
     assert.throws(() => parsePafcArgs(argv), isArgumentError, argv.join(' '));
   }
 });

@@ -1,6 +1,6 @@
 // Property-based tests of the wire codec: the lossless JSON parser and
 // serializer (src/core/json.ts), message validation against the command
-// table of protocol.md §6 (src/protocol/schema.ts) and message encoding
+// table of docs/protocol.md §6 (src/protocol/schema.ts) and message encoding
 // (src/protocol/encode.ts). The example-based tests pin single cases; these
 // check the rules over thousands of generated inputs, with V8's JSON.parse
 // and a validator written here from the spec table as independent oracles.
@@ -275,7 +275,7 @@ codec('nesting within the limit parses; deeper nesting is a JsonError, never a s
 });
 
 // ---------------------------------------------------------------------------
-// Messages. The reference below is protocol.md §6 transcribed independently
+// Messages. The reference below is docs/protocol.md §6 transcribed independently
 // of schema.ts: [field, type, mandatory] per command and message type.
 
 type WireType = 'string' | 'uint63' | 'number>=0' | 'props';
@@ -325,7 +325,7 @@ const SPEC_TABLE: Record<ProtocolVersion, Record<string, CommandTable>> = {
   },
 };
 
-/** protocol.md §3.1: requests and informs come from clients, the rest from the server. */
+/** docs/protocol.md §3.1: requests and informs come from clients, the rest from the server. */
 function senderSide(type: string): Direction | undefined {
   if (type === 'request' || type === 'inform') return 'to-server';
   if (type === 'accept' || type === 'notify' || type === 'complete' || type === 'fail') return 'to-client';

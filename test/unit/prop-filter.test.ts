@@ -1,5 +1,5 @@
 // Property-based tests of the filter language (src/core/filter.ts,
-// filter.md) and of the subscription index that pre-selects filters for a
+// docs/filter.md) and of the subscription index that pre-selects filters for a
 // service (src/core/subscription-index.ts). The index is the one to watch:
 // if it ever misses a subscription whose filter matches, a subscriber
 // silently loses a notification, so it is checked against brute force
@@ -21,7 +21,7 @@ import { applyEdits, runs } from '../helpers/property';
 // ---------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------
-// Filter trees, generated from the grammar of filter.md §2.
+// Filter trees, generated from the grammar of docs/filter.md §2.
 
 interface Vocabulary {
   key: fc.Arbitrary<string>;
@@ -90,7 +90,7 @@ function show(v: unknown): string {
 }
 
 // ---------------------------------------------------------------------------
-// Reference evaluator, straight from the table of filter.md §4. Substring
+// Reference evaluator, straight from the table of docs/filter.md §4. Substring
 // tests try every placement of the parts (backtracking), where the module
 // takes the leftmost occurrence greedily.
 
@@ -104,7 +104,7 @@ function referenceMatch(f: Filter, props: Props): boolean {
     case 'eq': return values.some((v) => (typeof v === 'string' ? v === f.value : v.toString() === f.value));
     case 'gt': return values.some((v) => typeof v === 'bigint' && v > f.value);
     case 'lt': return values.some((v) => typeof v === 'bigint' && v < f.value);
-    // Integers by their decimal text (discrepancies.md B3, filter.md §4).
+    // Integers by their decimal text (docs/discrepancies.md B3, docs/filter.md §4).
     case 'substring': return values.some((v) => wildcard(String(v), f.initial, f.middle, f.final));
   }
 }
@@ -164,7 +164,7 @@ language('matchFilter agrees with the reference evaluator', () => {
 language('an escaped non-empty text reads back as exactly that equality value', () => {
   fc.assert(fc.property(WIDE_TEXT, WIDE_TEXT, (key, value) => {
     const f = tryParse(`(${escapeFilterText(key)}=${escapeFilterText(value)})`);
-    // A key starting with '!' reads as the NOT operator unless escaped as '\!' (filter.md §7).
+    // A key starting with '!' reads as the NOT operator unless escaped as '\!' (docs/filter.md §7).
     if (key.startsWith('!')) return;
     assert.equal(f, { op: 'eq', key, value });
   }), runs(400));

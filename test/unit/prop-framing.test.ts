@@ -1,5 +1,5 @@
 // Property-based tests of the length-prefixed frame decoder
-// (src/transport/framing.ts, transports.md §3). Whatever way the byte
+// (src/transport/framing.ts, docs/transports.md §3). Whatever way the byte
 // stream is cut into chunks — single bytes, chunks ending inside a header,
 // chunks spanning several frames — the decoder must hand out exactly the
 // frames a straightforward reference decoder of the whole stream finds, in
@@ -17,7 +17,7 @@ import { runs } from '../helpers/property';
 
 // ---------------------------------------------------------------------------
 
-/** The whole-stream reading of transports.md §3: frames until a bad length or the end of the data. */
+/** The whole-stream reading of docs/transports.md §3: frames until a bad length or the end of the data. */
 function referenceDecode(stream: Uint8Array, maxPayload: number): { frames: Buffer[]; broken: boolean; rest: number } {
   const b = Buffer.from(stream);
   const frames: Buffer[] = [];

@@ -68,11 +68,16 @@ async function rejection(p: Promise<unknown>): Promise<UxError> {
 
 const t = suite('ux transport');
 
-t('remote address rendering (transports.md §1.3)', () => {
+t('remote address rendering (docs/transports.md §1.3)', () => {
   assert.is(renderUxRemote('ux', { name: '45217', abstract: true, bound: true }), 'ux:45217');
   assert.is(renderUxRemote('ux', { name: '', abstract: false, bound: false }), 'ux:');
   assert.is(renderUxRemote('uxf', { name: '45217', abstract: true, bound: true }), 'uxf:');
   assert.is(renderUxRemote('uxf', { name: '', abstract: false, bound: false }), 'uxf:');
+  // A uxf peer without a path is named by its process (XCM would say just "uxf:").
+  assert.is(renderUxRemote('uxf', { name: '45217', abstract: true, bound: true, pid: 4242 }), 'uxf:pid:4242');
+  assert.is(renderUxRemote('uxf', { name: '', abstract: false, bound: false, pid: 77 }), 'uxf:pid:77');
+  assert.is(renderUxRemote('uxf', { name: '/run/c.sock', abstract: false, bound: true, pid: 77 }), 'uxf:/run/c.sock');
+  assert.is(renderUxRemote('ux', { name: '45217', abstract: true, bound: true, pid: 77 }), 'ux:45217');
   assert.is(renderUxRemote('uxf', { name: '/run/c.sock', abstract: false, bound: true }), 'uxf:/run/c.sock');
 });
 
@@ -122,7 +127,7 @@ t('connect to a missing server is refused', async () => {
   assert.is((await rejection(connectUx(`uxf:${join(tmpdir(), uniqueName())}`))).code, 'ENOENT');
 });
 
-t('uxf: socket file created, peer rendered as uxf:, file removed on close', async () => {
+t('uxf: socket file created, an unnamed peer rendered as uxf:pid:<pid>, file removed on close', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paf-ux-'));
   const path = join(dir, 'pafd.sock');
   try {
@@ -131,7 +136,7 @@ t('uxf: socket file created, peer rendered as uxf:, file removed on close', asyn
     assert.ok(lstatSync(path).isSocket());
     const client = new Peer(await connectUx(`uxf:${path}`));
     const server = await srv.accepted();
-    assert.is(server.conn.remoteAddress, 'uxf:');
+    assert.is(server.conn.remoteAddress, `uxf:pid:${process.pid}`);
     assert.is(server.conn.user, 'default');
     client.conn.send('hi');
     assert.is(await server.message(0), 'hi');

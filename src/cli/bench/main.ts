@@ -1,10 +1,12 @@
-// pafbench (cli-and-config.md §4): pre-populate a server over one
+// pafbench (docs/cli-and-config.md §4): pre-populate a server over one
 // connection, time the basic operations, optionally measure pipelined
 // throughput, fan-out latency and the server's memory, print the figures
 // and clean up. Exit status 0 on success, 1 on a bad command line or any
 // failure (connect, a failed request, a lost connection).
 
 import { WireClient } from '../../client/wire';
+import { describeConnectFailure } from '../connect-failure';
+import { connectTimeouts } from '../timeout';
 import { measureFanout } from './fanout';
 import type { FanoutReport } from './fanout';
 import { cleanup, measureOperations, prepopulate } from './original';
@@ -29,14 +31,18 @@ export interface BenchIo {
  * A connection that answers the server's track queries, so a long
  * pre-population or a quiet stretch does not get it disconnected as idle.
  */
-function open(target: string, env: NodeJS.ProcessEnv): Promise<WireClient> {
-  return WireClient.connect(target, { track: true, env });
+async function open(o: BenchOptions, env: NodeJS.ProcessEnv): Promise<WireClient> {
+  try {
+    return await WireClient.connect(o.target, { track: true, env, ...connectTimeouts(o.timeoutSeconds) });
+  } catch (err) {
+    throw new Error(`cannot connect to ${o.target}: ${describeConnectFailure(err, '--timeout')}`);
+  }
 }
 
-async function openMany(target: string, n: number, env: NodeJS.ProcessEnv): Promise<WireClient[]> {
+async function openMany(o: BenchOptions, n: number, env: NodeJS.ProcessEnv): Promise<WireClient[]> {
   const clients: WireClient[] = [];
   try {
-    for (let i = 0; i < n; i++) clients.push(await open(target, env));
+    for (let i = 0; i < n; i++) clients.push(await open(o, env));
   } catch (err) {
     for (const c of clients) c.close();
     throw err;
@@ -46,7 +52,7 @@ async function openMany(target: string, n: number, env: NodeJS.ProcessEnv): Prom
 
 async function run(o: BenchOptions, io: BenchIo): Promise<BenchReport> {
   const before = o.serverPid !== undefined ? await readMemory(o.serverPid) : undefined;
-  const main = await open(o.target, io.env);
+  const main = await open(o, io.env);
   const extra: WireClient[] = [];
   try {
     const population = await prepopulate(main, o.numServices, o.numSubscriptions);
@@ -54,13 +60,13 @@ async function run(o: BenchOptions, io: BenchIo): Promise<BenchReport> {
 
     let pipelined: ThroughputReport | null = null;
     if (o.pipelined) {
-      const many = await openMany(o.target, o.pipelined.connections, io.env);
+      const many = await openMany(o, o.pipelined.connections, io.env);
       extra.push(...many);
       pipelined = await measureThroughput(main, many, o.pipelined.operations);
     }
     let fanout: FanoutReport | null = null;
     if (o.fanout) {
-      const subscribers = await openMany(o.target, o.fanout.connections, io.env);
+      const subscribers = await openMany(o, o.fanout.connections, io.env);
       extra.push(...subscribers);
       fanout = await measureFanout(main, subscribers, o.fanout.subscriptions, o.fanout.samples);
     }

@@ -1,5 +1,7 @@
-// pafbench's command line (cli-and-config.md §4, plus the options for
+// pafbench's command line (docs/cli-and-config.md §4, plus the options for
 // throughput, fan-out latency, server memory and JSON output). Pure.
+
+import { DEFAULT_TIMEOUT_SECONDS, parseTimeoutSeconds } from '../timeout';
 
 /** Raised for a command line pafbench cannot use; main prints it with the usage, exit 1. */
 export class BenchUsageError extends Error {
@@ -18,6 +20,8 @@ export const PAFBENCH_USAGE = [
   '                      N subscriptions spread over M connections',
   '  --samples <K>       publishes measured for the fan-out figures (default 100)',
   '  --pid <pid>         report the server\'s resident memory before and after',
+  `  --timeout <s>       give up when connecting, or the reply to hello, takes`,
+  `                      longer than <s> seconds (default ${DEFAULT_TIMEOUT_SECONDS})`,
   '  --json              print one JSON object with every figure instead of text',
   '  --quick             small sizes for CI: 100 services and subscriptions unless',
   '                      given, --pipelined with 200 ops over 2 connections,',
@@ -39,6 +43,8 @@ export interface BenchOptions {
   pipelined?: { operations: number; connections: number };
   fanout?: FanoutSize & { samples: number };
   serverPid?: number;
+  /** Limit for each connect and, separately, for each hello reply. */
+  timeoutSeconds: number;
   json: boolean;
   quick: boolean;
 }
@@ -64,7 +70,7 @@ function count(text: string, what: string, min = 0): number {
   return n;
 }
 
-const VALUE_OPTIONS: ReadonlySet<string> = new Set(['--connections', '--ops', '--fanout', '--samples', '--pid']);
+const VALUE_OPTIONS: ReadonlySet<string> = new Set(['--connections', '--ops', '--fanout', '--samples', '--pid', '--timeout']);
 const FLAG_OPTIONS: ReadonlySet<string> = new Set(['--pipelined', '--json', '--quick', '--help', '-h']);
 
 /** Parses pafbench's arguments (without node and script). */
@@ -100,7 +106,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchInvocation {
   }
   const options: BenchOptions = {
     numServices, numSubscriptions, target: positional[positional.length - 1]!, json: flags.has('--json'), quick,
+    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
   };
+  const timeout = values.get('--timeout');
+  if (timeout !== undefined) {
+    const seconds = parseTimeoutSeconds(timeout);
+    if (seconds === undefined) throw new BenchUsageError(`--timeout ${JSON.stringify(timeout)} is not a positive number of seconds`);
+    options.timeoutSeconds = seconds;
+  }
 
   const connections = values.get('--connections');
   const ops = values.get('--ops');

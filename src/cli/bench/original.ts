@@ -1,4 +1,4 @@
-// The original pafbench procedure (cli-and-config.md §4): pre-populate
+// The original pafbench procedure (docs/cli-and-config.md §4): pre-populate
 // the server, then time batches of 16 subscribes, unsubscribes,
 // publishes, unpublishes and pings on one connection.
 

@@ -1,4 +1,4 @@
-// What pafbench publishes and subscribes to (cli-and-config.md §4):
+// What pafbench publishes and subscribes to (docs/cli-and-config.md §4):
 // services named service-<i> with a fixed address and colour, and
 // subscriptions to one name each.
 

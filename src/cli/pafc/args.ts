@@ -1,4 +1,4 @@
-// Parsing what a pafc user types (cli-and-config.md §3.2): a command line
+// Parsing what a pafc user types (docs/cli-and-config.md §3.2): a command line
 // split shell-style, ids in hexadecimal, decimal integers, and property
 // values where `|text|` forces a string. Pure: no I/O.
 
@@ -10,7 +10,7 @@ export class ArgumentError extends Error {
   override name = 'ArgumentError';
 }
 
-/** 2^63 − 1: the largest id, generation or TTL (protocol.md §2). */
+/** 2^63 − 1: the largest id, generation or TTL (docs/protocol.md §2). */
 const MAX_UINT63 = (1n << 63n) - 1n;
 /** Property integers are signed 64-bit. */
 const MIN_INT64 = -(1n << 63n);
@@ -155,6 +155,18 @@ export const PUBLISH_USAGE = 'publish [<service-id>] <generation> <ttl> [<name> 
  */
 export function parsePublishArgs(args: readonly string[]): PublishArgs {
   if (args.length < 2) throw new ArgumentError(`usage: ${PUBLISH_USAGE}`);
+  // The count decides whether the first argument is the service id. When
+  // that reading fails where the other would fit, the likelier slip is a
+  // property without its value: `publish 0 30 name` (read as id 0,
+  // generation 30, TTL "name") or `publish 1f 0 30 name` (generation "1f").
+  const odd = args.length % 2 === 1;
+  const valueMissing = odd
+    ? args.length >= 3 && DECIMAL.test(args[0]!) && DECIMAL.test(args[1]!) && !DECIMAL.test(args[2]!)
+    : args.length >= 4 && !DECIMAL.test(args[0]!) && HEX_ID.test(args[0]!) && DECIMAL.test(args[1]!) && DECIMAL.test(args[2]!);
+  if (valueMissing) {
+    throw new ArgumentError(`property ${JSON.stringify(args[args.length - 1])} has no value: properties come as <name> <value> pairs; ` +
+      `usage: ${PUBLISH_USAGE}`);
+  }
   let i = 0;
   const serviceId = args.length % 2 === 1 ? parseHexId(args[i++]!, 'service id') : undefined;
   const generation = parseUint63(args[i++]!, 'generation');

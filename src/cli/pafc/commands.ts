@@ -1,9 +1,10 @@
-// pafc's command table (cli-and-config.md §3.2, discrepancies.md C3/C4):
+// pafc's command table (docs/cli-and-config.md §3.2, docs/discrepancies.md C3/C4):
 // one entry per command with its usage, its help text and what it does.
 // Commands that talk to the server end with "OK." (printed by the
 // interpreter); a thrown error becomes the one-line failure instead.
 
-import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, newServiceId, newSubscriptionId } from '../../client/wire';
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, TransactionFailed, newServiceId, newSubscriptionId } from '../../client/wire';
+import { parseFilter } from '../../core/filter';
 import type { SubscriptionEvent, TrackEvent } from '../../client/wire';
 import { ArgumentError, PUBLISH_USAGE, parseHexId, parsePublishArgs } from './args';
 import { clientsTable, formatMatch, formatMs, hexId, servicesTable, subscriptionsTable } from './format';
@@ -35,7 +36,7 @@ function track(session: Session, args: readonly string[]): Promise<void> | void 
   if (sub === 'verbose') { session.trackVerbose = true; return; }
   if (sub === 'quiet') { session.trackVerbose = false; return; }
   if (client.version !== 3) {
-    // The original pafc exits here (discrepancies.md C4); an error is enough.
+    // The original pafc exits here (docs/discrepancies.md C4); an error is enough.
     throw new Error(`track needs protocol version 3; this connection uses version ${client.version ?? 'unknown'}`);
   }
   if (sub === 'query') return trackQuery(session);
@@ -61,21 +62,43 @@ async function trackQuery(session: Session): Promise<void> {
   session.say(`Track query latency: ${formatMs(latency)} ms.`);
 }
 
+/**
+ * The server only says `invalid-filter-syntax`; our own parser (the one
+ * pafd uses) knows what is wrong and where, so a refused filter is
+ * explained. The filter is still sent as typed: pafc is for probing
+ * servers, and the server's verdict is the one that counts.
+ */
+function explainFilterFailure(err: unknown, filter: string | undefined): never {
+  if (err instanceof TransactionFailed && err.reason === 'invalid-filter-syntax' && filter !== undefined) {
+    let problem: string | undefined;
+    try {
+      parseFilter(filter);
+    } catch (e) {
+      problem = (e as Error).message.replace(/^invalid filter: /, '');
+    }
+    if (problem !== undefined) throw new Error(`${err.message} (${problem})`);
+  }
+  throw err;
+}
+
 async function subscribe(session: Session, args: readonly string[]): Promise<void> {
   const id = newSubscriptionId();
   const filter = args[0];
   let accepted = false;
-  session.say(`Subscription Id: ${hexId(id)}.`);
   await session.client.subscribe(id, (event: SubscriptionEvent) => {
     switch (event.type) {
-      case 'accept': accepted = true; return;
+      case 'accept':
+        accepted = true;
+        // Shown once the server took it, before its first match.
+        session.say(`Subscription Id: ${hexId(id)}.`);
+        return;
       case 'match': session.notify(formatMatch(id, event.match, session.now())); return;
       case 'complete': session.notify(`Subscription ${hexId(id)}: canceled.`); return;
       case 'fail':
         // A fail before the accept is the command's own failure.
         if (accepted) session.notify(`Subscription ${hexId(id)}: failed: ${event.reason ?? 'no reason given'}.`);
     }
-  }, filter);
+  }, filter).catch((err: unknown) => explainFilterFailure(err, filter));
 }
 
 /** Every command, in the order `help` lists them. */
@@ -132,7 +155,7 @@ export const COMMANDS: readonly Command[] = [
     details: ['Columns: service id, generation, TTL, seconds until an orphan expires (or -),', 'owner client id, properties. Quote a filter that contains blanks.'],
     server: true, minArgs: 0, maxArgs: 1,
     run: async (s, args) => {
-      const list = await s.client.services(args[0]);
+      const list = await s.client.services(args[0]).catch((err: unknown) => explainFilterFailure(err, args[0]));
       for (const line of servicesTable(list, s.now())) s.say(line);
     },
   },

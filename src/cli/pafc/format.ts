@@ -1,4 +1,4 @@
-// How pafc shows things (cli-and-config.md §3.2): ids in 0x-hex,
+// How pafc shows things (docs/cli-and-config.md §3.2): ids in 0x-hex,
 // properties as `{'name': 'value', 'port': 8080}`, listings as aligned
 // tables, and one line per asynchronous match. Pure: the caller passes
 // the current time where a value depends on it.

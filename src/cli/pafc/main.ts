@@ -1,4 +1,4 @@
-// pafc, the interactive debugging client (cli-and-config.md §3): parse
+// pafc, the interactive debugging client (docs/cli-and-config.md §3): parse
 // the command line, connect, then read commands from the terminal, from
 // piped standard input, or from -c, until quit or end of input.
 //
@@ -13,6 +13,8 @@ import { ArgumentError } from './args';
 import { TerminalConsole } from './console';
 import { PAFC_USAGE, parsePafcArgs } from './options';
 import type { PafcInvocation } from './options';
+import { describeConnectFailure } from '../connect-failure';
+import { connectTimeouts } from '../timeout';
 import { LineRunner } from './runner';
 import { Session } from './session';
 import type { Sink, VersionRange } from './session';
@@ -20,6 +22,8 @@ import { listDomainNames, readPafcDomain, resolvePafcTarget } from './target';
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
+/** The lowest idle limit a server can have (idle.min and idle.max are at least 1 s). */
+const MIN_IDLE_LIMIT_SECONDS = 0.95;
 
 /** The process pafc runs in; tests of the bundle drive it through real pipes and a pty. */
 export interface PafcIo {
@@ -68,6 +72,21 @@ export async function runPafc(argv: readonly string[], io: PafcIo): Promise<numb
   }
 }
 
+/**
+ * Why a v3 server most likely closed on us: it drops a client that neither
+ * sends anything nor runs a track transaction for the domain's idle limit
+ * (30 s by default). pafc does not track on its own, as the original did
+ * not, so that what the server sees is what the user did; this says what
+ * happened and what to type instead of a bare "closed by peer".
+ */
+function idleHint(client: WireClient, reason: string): string {
+  if (client.version !== 3 || client.tracking || reason !== 'closed by peer') return '';
+  const silent = (performance.now() - client.lastSentAt) / 1000;
+  if (silent < MIN_IDLE_LIMIT_SECONDS) return '';
+  return ` (probably the server's idle limit: nothing was sent for ${silent.toFixed(1)} s and a protocol version 3 ` +
+    'client without a track transaction is dropped when silent; run "track" to stay connected)';
+}
+
 async function session(inv: Extract<PafcInvocation, { kind: 'connect' }>, dir: string, io: PafcIo): Promise<number> {
   const server = await resolvePafcTarget(dir, inv.target, inv.serverIndex);
   const offered: VersionRange = inv.version !== undefined
@@ -76,11 +95,11 @@ async function session(inv: Extract<PafcInvocation, { kind: 'connect' }>, dir: s
   let client: WireClient;
   try {
     client = await WireClient.connect(server, {
-      minVersion: offered.min, maxVersion: offered.max, env: io.env,
+      minVersion: offered.min, maxVersion: offered.max, env: io.env, ...connectTimeouts(inv.timeoutSeconds),
       ...(inv.clientId !== undefined ? { clientId: inv.clientId } : {}),
     });
   } catch (err) {
-    throw new Error(`cannot connect to ${server.address}: ${(err as Error).message}`);
+    throw new Error(`cannot connect to ${server.address}: ${describeConnectFailure(err, '-t')}`);
   }
 
   const interactive = inv.commands === undefined && io.stdin.isTTY === true;
@@ -108,7 +127,7 @@ async function session(inv: Extract<PafcInvocation, { kind: 'connect' }>, dir: s
 
     client.on('close', (reason) => {
       if (done) return;
-      const text = `Connection closed: ${reason}.`;
+      const text = `Connection closed: ${reason}${idleHint(client, reason)}.`;
       if (terminal) terminal.farewell(text);
       else sink.line(text);
       finish(EXIT_FAILURE);

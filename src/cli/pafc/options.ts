@@ -1,12 +1,13 @@
-// pafc's command line (cli-and-config.md §3.1, plus -c for running
+// pafc's command line (docs/cli-and-config.md §3.1, plus -c for running
 // commands without a terminal). Pure: argv in, what to do out.
 
 import { ArgumentError, parseHexId, splitCommands } from './args';
+import { DEFAULT_TIMEOUT_SECONDS, parseTimeoutSeconds } from '../timeout';
 
 export const PAFC_USAGE = [
   'Usage:',
-  '  pafc [-i <client-id>] [-p <version>] [-c <commands>] <address>',
-  '  pafc [-i <client-id>] [-p <version>] [-n <index>] [-c <commands>] <domain>',
+  '  pafc [-i <client-id>] [-p <version>] [-t <seconds>] [-c <commands>] <address>',
+  '  pafc [-i <client-id>] [-p <version>] [-t <seconds>] [-n <index>] [-c <commands>] <domain>',
   '  pafc -a <domain>',
   '  pafc -l',
   '  pafc -h',
@@ -14,6 +15,8 @@ export const PAFC_USAGE = [
   '  -i <client-id>  client id in hexadecimal (default: random)',
   '  -p <version>    offer exactly this protocol version (2 or 3)',
   '  -n <index>      use the index-th server (from 0) of the domain file (default 0)',
+  `  -t <seconds>    give up when connecting, or the reply to hello, takes longer`,
+  `                  (default ${DEFAULT_TIMEOUT_SECONDS})`,
   '  -c <commands>   run these ";"-separated commands instead of reading commands,',
   '                  then exit (repeatable); exit status 1 if any of them failed',
   '  -a              print the server addresses of the domain file and exit',
@@ -36,10 +39,12 @@ export type PafcInvocation =
     serverIndex?: number;
     /** -c: command lines to run instead of reading them. */
     commands?: string[];
+    /** -t: limit for the connect and, separately, for the hello reply. */
+    timeoutSeconds: number;
   };
 
 /** Options that take an argument. */
-const WITH_ARGUMENT: ReadonlySet<string> = new Set(['-i', '-p', '-n', '-c']);
+const WITH_ARGUMENT: ReadonlySet<string> = new Set(['-i', '-p', '-n', '-c', '-t']);
 const FLAGS: ReadonlySet<string> = new Set(['-a', '-l', '-h']);
 const INDEX = /^[0-9]+$/;
 
@@ -76,7 +81,10 @@ export function parsePafcArgs(argv: readonly string[]): PafcInvocation {
   const target = positional[0]!;
   if (flags.has('-a')) return { kind: 'list-addresses', domain: target };
 
-  const inv: PafcInvocation = { kind: 'connect', target };
+  const timeout = values.get('-t');
+  const timeoutSeconds = timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : parseTimeoutSeconds(timeout);
+  if (timeoutSeconds === undefined) throw new ArgumentError(`timeout ${JSON.stringify(timeout)} is not a positive number of seconds`);
+  const inv: PafcInvocation = { kind: 'connect', target, timeoutSeconds };
   const id = values.get('-i');
   if (id !== undefined) inv.clientId = parseHexId(id, 'client id');
   const version = values.get('-p');

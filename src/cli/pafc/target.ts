@@ -1,4 +1,4 @@
-// Which server pafc talks to (cli-and-config.md §3.1): its argument is
+// Which server pafc talks to (docs/cli-and-config.md §3.1): its argument is
 // first looked up as a domain file, else taken as an XCM address. pafc's
 // reader differs from the library's in one way: it trims the lines of the
 // line format (the original Python tool did), so a trailing blank or CR
@@ -74,6 +74,13 @@ export async function resolvePafcTarget(dir: string, target: string, serverIndex
   const servers = await readPafcDomain(dir, target);
   if (servers === undefined || servers.length === 0) {
     if (serverIndex !== undefined) throw new Error(`-n given, but ${JSON.stringify(target)} is not a domain with servers in ${dir}`);
+    // Every XCM address has a ':' after its transport; a word without one
+    // was meant as a domain name.
+    if (!target.includes(':')) {
+      throw new Error(servers === undefined
+        ? `no domain file ${JSON.stringify(target)} in ${dir} (and it is not an address: those look like tcp:<host>:<port>)`
+        : `domain file ${join(dir, target)} lists no server`);
+    }
     return { address: target };
   }
   const index = serverIndex ?? 0;

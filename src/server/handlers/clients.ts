@@ -1,5 +1,5 @@
 // clients: every handshaked connection of the domain; the field set follows
-// the requester's version (protocol.md §6.10).
+// the requester's version (docs/protocol.md §6.10).
 
 import type { Message } from '../../protocol/schema';
 import { envelope, encodeMessage } from '../../protocol/encode';

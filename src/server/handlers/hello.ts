@@ -1,4 +1,4 @@
-// hello: the handshake and version negotiation (protocol.md §5.1–§5.2).
+// hello: the handshake and version negotiation (docs/protocol.md §5.1–§5.2).
 
 import type { Message } from '../../protocol/schema';
 import { encodeFail, encodeMessage } from '../../protocol/encode';
@@ -41,7 +41,7 @@ export function handleHello(client: ClientConnection, msg: Message): void {
     return fail(result.reason);
   }
 
-  // Step 7: handshaked. v3 liveness replaces TCP keepalive (transports.md §8).
+  // Step 7: handshaked. v3 liveness replaces TCP keepalive (docs/transports.md §8).
   session.version = version;
   domain.liveness.handshaked(session);
   if (version === 3) client.transport.setKeepAlive(false);

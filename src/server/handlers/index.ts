@@ -1,7 +1,7 @@
-// One handler per protocol command (protocol.md §6). The connection has
+// One handler per protocol command (docs/protocol.md §6). The connection has
 // already validated the message against the command's field table and
 // checked the handshake and transaction state; a handler decides, then
-// answers. Fail replies always carry a fail-reason (discrepancies.md A18).
+// answers. Fail replies always carry a fail-reason (docs/discrepancies.md A18).
 
 import type { Command, Message } from '../../protocol/schema';
 import type { ClientConnection } from '../connection';

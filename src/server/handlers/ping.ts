@@ -1,4 +1,4 @@
-// ping: round-trip and activity (protocol.md §6.9).
+// ping: round-trip and activity (docs/protocol.md §6.9).
 
 import type { Message } from '../../protocol/schema';
 import { encodeMessage } from '../../protocol/encode';

@@ -1,4 +1,4 @@
-// publish: the decision itself is Directory.publish (semantics.md §3).
+// publish: the decision itself is Directory.publish (docs/semantics.md §3).
 
 import type { JsonObject } from '../../core/json';
 import type { Message } from '../../protocol/schema';

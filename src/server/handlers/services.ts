@@ -1,4 +1,4 @@
-// services: snapshot of the matching services, orphans included (protocol.md §6.6).
+// services: snapshot of the matching services, orphans included (docs/protocol.md §6.6).
 
 import { matchFilter } from '../../core/filter';
 import type { Message } from '../../protocol/schema';

@@ -1,4 +1,4 @@
-// subscribe: a live subscription with an initial burst (protocol.md §6.3).
+// subscribe: a live subscription with an initial burst (docs/protocol.md §6.3).
 
 import { formatFilter } from '../../core/filter';
 import type { Message } from '../../protocol/schema';
@@ -9,7 +9,7 @@ import { requestFilter } from './request-filter';
 export function handleSubscribe(client: ClientConnection, msg: Message): void {
   const { session, domain } = client;
   const id = msg.fields['subscription-id'] as bigint;
-  // Reasons are checked in the order of protocol.md §6.3: syntax first.
+  // Reasons are checked in the order of docs/protocol.md §6.3: syntax first.
   const filter = requestFilter(client, msg);
   if (filter === undefined) return;
   const result = domain.directory.subscribe(session, id, msg.taId, filter, filter ? formatFilter(filter) : undefined);

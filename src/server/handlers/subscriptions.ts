@@ -1,4 +1,4 @@
-// subscriptions: snapshot of every live subscription of the domain (protocol.md §6.5).
+// subscriptions: snapshot of every live subscription of the domain (docs/protocol.md §6.5).
 
 import type { Message } from '../../protocol/schema';
 import { envelope, encodeMessage } from '../../protocol/encode';

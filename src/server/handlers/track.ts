@@ -1,4 +1,4 @@
-// track: v3 two-way liveness transaction (protocol.md §6.2, semantics.md §7.4).
+// track: v3 two-way liveness transaction (docs/protocol.md §6.2, docs/semantics.md §7.4).
 
 import type { Message } from '../../protocol/schema';
 import { ProtocolError } from '../../protocol/schema';

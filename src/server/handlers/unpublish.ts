@@ -1,4 +1,4 @@
-// unpublish: the decision itself is Directory.unpublish (semantics.md §4).
+// unpublish: the decision itself is Directory.unpublish (docs/semantics.md §4).
 
 import type { Message } from '../../protocol/schema';
 import { encodeFail, encodeMessage } from '../../protocol/encode';

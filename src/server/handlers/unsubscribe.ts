@@ -1,4 +1,4 @@
-// unsubscribe (protocol.md §6.4): the subscribe transaction completes first.
+// unsubscribe (docs/protocol.md §6.4): the subscribe transaction completes first.
 
 import type { Message } from '../../protocol/schema';
 import { encodeFail, encodeMessage } from '../../protocol/encode';

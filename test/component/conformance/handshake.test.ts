@@ -1,5 +1,5 @@
 // Conformance §2 (handshake H1–H14) and the hello-related defects of the
-// original (discrepancies.md B1, B9), against the real pafd over the
+// original (docs/discrepancies.md B1, B9), against the real pafd over the
 // matrix transport.
 
 import { suite } from 'uvu';
@@ -14,7 +14,7 @@ import {
   assertPings, assertWithin, bodyFields, closedAt, inBatches, isQuery, nowS, openTracked, openV2, timeOf,
 } from '../../helpers/robust';
 
-/** protocol.md §5.3: closed 2 s after accept, checked once a second; conformance H13 allows 2–4 s. */
+/** docs/protocol.md §5.3: closed 2 s after accept, checked once a second; conformance H13 allows 2–4 s. */
 const HANDSHAKE_WINDOW = { lo: 2, hi: 4 };
 /** H14: the total client limit of its server. */
 const CLIENT_LIMIT = 250;

@@ -1,8 +1,8 @@
 // Conformance §3 (liveness L1–L11) and the track defects of the original
-// (discrepancies.md B5, B6), against the real pafd over the matrix transport.
+// (docs/discrepancies.md B5, B6), against the real pafd over the matrix transport.
 //
 // Timing: the warning timer fires U(0.45, 0.55)·max_idle after the last
-// message and the timeout 0.5·max_idle after the warning (semantics.md
+// message and the timeout 0.5·max_idle after the warning (docs/semantics.md
 // §7.3). Windows are measured from just before our message left (lower
 // bound) and from when its reply arrived (upper bound), so the server's
 // own reception time always lies in between.

@@ -1,6 +1,6 @@
 // Conformance §5: orphans and TTL expiry (O1–O11) against the real pafd
 // bundle over the matrix transport, with the timing tolerances of
-// conformance.md. Every test gets its own pafd.
+// docs/conformance.md. Every test gets its own pafd.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -97,7 +97,7 @@ t('P6 subscribing with an active subscription id fails subscription-id-exists, a
   await subscribeOk(a, subId, '(name=x)');
   assertFail((await a.subscribe(subId, '(name=y)')).reply, 'subscription-id-exists');
   assertFail((await a.subscribe(subId)).reply, 'subscription-id-exists');
-  // Subscription ids are unique in the whole domain (discrepancies.md A21).
+  // Subscription ids are unique in the whole domain (docs/discrepancies.md A21).
   assertFail((await b.subscribe(subId, '(name=x)')).reply, 'subscription-id-exists');
 });
 

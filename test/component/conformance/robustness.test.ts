@@ -1,6 +1,6 @@
 // Conformance §6 (robustness R1–R9) over the matrix transport, the
-// malformed-input rules of protocol.md §2 and §4.3, and the crash defects
-// of the original (discrepancies.md B2, B4, B13): every bad input closes
+// malformed-input rules of docs/protocol.md §2 and §4.3, and the crash defects
+// of the original (docs/discrepancies.md B2, B4, B13): every bad input closes
 // only the offending connection, without a reply, and a client that was
 // connected all along still answers ping afterwards.
 
@@ -17,7 +17,7 @@ import {
 
 /** Conformance R6/R8: other clients' ping round trip while one client loads the server. */
 const MAX_PING_LATENCY_S = 0.5;
-/** XCM's TCP/TLS receive limit (transports.md §3). */
+/** XCM's TCP/TLS receive limit (docs/transports.md §3). */
 const MAX_FRAME = 262144;
 /** Way beyond the JSON parser's nesting bound, still within one 65535-byte message. */
 const DEEP_NESTING = 30000;
@@ -71,7 +71,7 @@ const BAD_INPUTS: [id: string, what: string, send: (v: Victim) => void | Promise
   // R2: null, even for an optional field.
   ['R2', 'null as the optional filter of subscribe', ({ c }) => c.sendFrame(`{"ta-cmd":"subscribe","ta-id":100,"msg-type":"request","subscription-id":${randomId()},"filter":null}`)],
   ['R2', 'null as the optional filter of services', ({ c }) => c.sendFrame('{"ta-cmd":"services","ta-id":100,"msg-type":"request","filter":null}')],
-  // R3, and protocol.md §4.3 "request reusing an open ta-id".
+  // R3, and docs/protocol.md §4.3 "request reusing an open ta-id".
   ['R3', 'a request reusing the ta-id of a live subscription', ({ c, subTa }) => c.send('ping', subTa, 'request')],
   ['R3', 'a subscribe reusing the ta-id of a live subscription', ({ c, subTa }) => c.send('subscribe', subTa, 'request', { 'subscription-id': randomId() })],
   ['R3', 'a request reusing the ta-id of the open track', ({ c, trackTa }) => c.send('services', trackTa, 'request')],
@@ -85,7 +85,7 @@ const BAD_INPUTS: [id: string, what: string, send: (v: Victim) => void | Promise
   // R5: framing.
   ['R5', `a frame announcing ${MAX_FRAME + 1} bytes`, ({ c }) => c.sendBytes(Buffer.concat([frameHeader(MAX_FRAME + 1), Buffer.alloc(1024, 0x20)]))],
   ['R5', 'a frame of length 0', ({ c }) => c.sendBytes(frameHeader(0))],
-  // protocol.md §4.3: message types the client must not send.
+  // docs/protocol.md §4.3: message types the client must not send.
   ['§4.3', 'an accept from the client', ({ c }) => c.sendFrame('{"ta-cmd":"subscribe","ta-id":100,"msg-type":"accept"}')],
   ['§4.3', 'a notify from the client in its own track', ({ c, trackTa }) => c.sendFrame(`{"ta-cmd":"track","ta-id":${trackTa},"msg-type":"notify","track-type":"query"}`)],
   ['§4.3', 'a complete from the client', ({ c }) => c.sendFrame('{"ta-cmd":"ping","ta-id":100,"msg-type":"complete"}')],
@@ -107,7 +107,7 @@ const BAD_INPUTS: [id: string, what: string, send: (v: Victim) => void | Promise
   }],
   ['§4.3', 'a track inform naming the ta-id of a live subscription (ta-cmd mismatch)', ({ c, subTa }) => c.send('track', subTa, 'inform', { 'track-type': 'query' })],
   ['§4.3', 'a subscribe inform naming the ta-id of the track (ta-cmd mismatch)', ({ c, trackTa }) => c.sendFrame(`{"ta-cmd":"subscribe","ta-id":${trackTa},"msg-type":"inform","track-type":"query"}`)],
-  // protocol.md §2: JSON typing.
+  // docs/protocol.md §2: JSON typing.
   ['§2', '5.0 as ta-id', ({ c }) => c.sendFrame('{"ta-cmd":"ping","ta-id":5.0,"msg-type":"request"}')],
   ['§2', '5e0 as ta-id', ({ c }) => c.sendFrame('{"ta-cmd":"ping","ta-id":5e0,"msg-type":"request"}')],
   ['§2', '5.0 as a publish ttl', ({ c }) => c.sendFrame('{"ta-cmd":"publish","ta-id":100,"msg-type":"request","service-id":1,"generation":0,"service-props":{},"ttl":5.0}')],

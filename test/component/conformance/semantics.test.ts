@@ -1,8 +1,8 @@
-// semantics.md row by row against the real pafd bundle over the matrix
+// docs/semantics.md row by row against the real pafd bundle over the matrix
 // transport: the publish (§3) and unpublish (§4) decision tables, the
 // notification table and ordering guarantees (§5), reconnecting under the
 // same id (§6.4), listings (§11), the worked timeline (§13), and the
-// discrepancies.md cases B3, B8 and A14. For every row the reply and exactly the
+// docs/discrepancies.md cases B3, B8 and A14. For every row the reply and exactly the
 // notifications a subscriber receives about the service are asserted.
 // Every test gets its own pafd.
 
@@ -17,7 +17,7 @@ import {
 } from '../../helpers/directory-model';
 import { clientAddressPattern, withUsers } from '../../helpers/transport';
 
-/** Expiry precision allowed by the original test-suite (semantics.md §6.2). */
+/** Expiry precision allowed by the original test-suite (docs/semantics.md §6.2). */
 const TOLERANCE = 0.25;
 
 const t = suite<{ d: Domain }>('semantics', {} as { d: Domain });
@@ -573,7 +573,7 @@ t('§13 variant: another client C of the same user unpublishes the orphan: modif
   assertDisappeared(got[1], ta, id);
 });
 
-// ------------------------------------------------------- discrepancies.md
+// ------------------------------------------------------- docs/discrepancies.md
 
 t('B3 substring filters on integer-valued props, in services and in live subscriptions; the server keeps running', async ({ d }) => {
   const s = await d.pool.open();
