@@ -253,7 +253,7 @@ export function markdownToMan(md, { file, date, source }) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: node build/man.mjs <page.md>');
+    console.error('usage: node build/man.mjs <markdown file>');
     process.exit(2);
   }
   try {

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** License files a package may carry (LICENSE, LICENSE.md, LICENCE, COPYING, NOTICE, ...). */
+/** License files a package may carry (LICENSE, LICENSE.txt, LICENCE, COPYING, NOTICE, ...: any extension). */
 const LICENSE_FILE = /^(licen[cs]e|copying|notice)([.-].*)?$/i;
 
 /** 'node_modules/@scope/name/dist/x.js' -> '@scope/name' (the innermost node_modules wins). */

@@ -27,7 +27,7 @@ function convert(file: string): { status: number | null; roff: string; stderr: s
 function convertText(md: string): { status: number | null; roff: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'paf-man-'));
   try {
-    const file = join(dir, 'page.md');
+    const file = join(dir, 'page.markdown');
     writeFileSync(file, md);
     return convert(file);
   } finally {
@@ -112,11 +112,11 @@ test('markdown the converter does not know is an error naming the line, not a wr
   for (const [line, what] of [['> a quote', 'block quote'], ['<div>html</div>', 'HTML'], ['#### deep heading', 'level 4 heading']]) {
     const r = convertText(`# demo(1) — demo\n\ntext\n\n${line}\n`);
     assert.is(r.status, 1, what);
-    assert.match(r.stderr, /page\.md:5: unsupported markdown/, what);
+    assert.match(r.stderr, /page\.markdown:5: unsupported markdown/, what);
   }
   const noTitle = convertText('# demo\n');
   assert.is(noTitle.status, 1);
-  assert.match(noTitle.stderr, /page\.md:1: the first line must be/);
+  assert.match(noTitle.stderr, /page\.markdown:1: the first line must be/);
   const unclosed = convertText('# demo(1) — demo\n\n```\ncode\n');
   assert.is(unclosed.status, 1);
   assert.match(unclosed.stderr, /unclosed code block/);
