@@ -100,7 +100,7 @@ const ADDON_FILE = 'paf_native.node';
 /** The npm package whose dist/native/<arch>/ holds an installed addon. */
 const PACKAGE_NAME = 'pathfinder-ts';
 /** How a user provides the addon, appended to every "not found" message. */
-const HOW_TO_PROVIDE = `set PAF_NATIVE_ADDON (or attach's nativeAddon option) to its path, copy it next to your bundle, or reinstall ${PACKAGE_NAME} so that its install step can build it`;
+const HOW_TO_PROVIDE = 'provide it with PAF_NATIVE_ADDON=<path> (the client library also takes attach\'s nativeAddon option), by copying it to one of those places, or by building it with "node build/addon.mjs" in the package or the checkout';
 
 /** Why the addon is unavailable ('' while it is loaded or not yet tried). */
 export let addonError = '';
