@@ -138,6 +138,10 @@ function assertSawOwn(stdout: string, addresses: string[], flavour: string): voi
   }
 }
 
+function installedVersion(ctx: Ctx): string {
+  return JSON.parse(readFileSync(join(ctx.scratch, 'node_modules', 'pathfinder-ts', 'package.json'), 'utf8')).version;
+}
+
 interface Ctx { pafd: Pafd; tcp: string; ux: string; scratch: string; tarball: string; work: string }
 
 const t = suite<Ctx>('npm package');
@@ -210,11 +214,14 @@ t('tsc type-checks a CommonJS .ts and an ESM .mts file importing the package', a
   assert.is(r.code, 0, `tsc:\n${r.stdout}${r.stderr}`);
 });
 
-t('npx pafc -c ping works from the scratch project, over tcp and ux', async (ctx) => {
+t('npx pafc -c ping works from the scratch project, over tcp and ux; pafd and pafbench run', async (ctx) => {
   for (const address of [ctx.tcp, ctx.ux]) {
     const r = ok(await run('npx', ['--offline', 'pafc', '-c', 'ping', address], ctx.scratch), `npx pafc ${address}`);
     assert.match(r.stdout, /^Round-trip time: \d+\.\d{3} ms\.$/m);
   }
+  // The other two bins run too.
+  assert.is(ok(await run('npx', ['--offline', 'pafd', '-v'], ctx.scratch), 'npx pafd -v').stdout.split('\n')[0], installedVersion(ctx));
+  assert.match(ok(await run('npx', ['--offline', 'pafbench', '-h'], ctx.scratch), 'npx pafbench -h').stdout, /^Usage: pafbench /);
 });
 
 t('without the addon a ux attach rejects at once, saying where it looked; a bundle finds it next to itself', async (ctx) => {
