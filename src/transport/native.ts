@@ -131,9 +131,9 @@ function packageAddon(from: string, arch: string): string | undefined {
  * beside the bundle (as for dist/pafd.js); beside the executable
  * (native/<arch>/ in the directory of process.execPath, where a single
  * executable application ships it, see docs/PACKAGING.md); the file
- * itself beside the bundle;
- * the installed package's dist/native/<arch>/ as resolved from the bundle,
- * the main script and the working directory; ../dist/native/<arch>/ from
+ * itself beside the bundle; the file or native/<arch>/ beside the main
+ * script; the installed package's dist/native/<arch>/ as resolved from
+ * the bundle and the main script; ../dist/native/<arch>/ from
  * the script; then dist/native/<arch>/ in each directory above the script
  * (so the library at <package>/dist/lib/ and bundled tests in dist/test/...
  * find the build's copy).
@@ -149,9 +149,14 @@ export function addonCandidates(): string[] {
   // but that is not documented; naming process.execPath keeps the shipped
   // layout working whatever the embedder reports (a duplicate is dropped below).
   out.push(join(dirname(process.execPath), 'native', arch, ADDON_FILE));
-  // A user's bundle may simply have the file beside it.
+  // A user's bundle may simply have the file beside it. The main script
+  // counts too: a bundler may have fixed the library's own location at
+  // build time (webpack does so for import.meta.url).
+  const mainDir = process.argv[1] ? dirname(process.argv[1]) : undefined;
   out.push(join(dir, ADDON_FILE));
-  for (const from of [dir, process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()]) {
+  if (mainDir !== undefined) out.push(join(mainDir, ADDON_FILE), join(mainDir, 'native', arch, ADDON_FILE));
+  // Not from the working directory: whoever controls it must not choose the code we load.
+  for (const from of [dir, mainDir]) {
     const p = from === undefined ? undefined : packageAddon(from, arch);
     if (p !== undefined) out.push(p);
   }
