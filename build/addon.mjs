@@ -25,7 +25,7 @@
 // when such an address is configured. An explicitly requested cross build
 // that cannot be done fails (exit 1).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,14 +72,17 @@ function compile(cc, headers, arch) {
   return true;
 }
 
-/** Whether dist/native/<host arch>/ already has an addon this node can load (the ABI is checked by its user). */
+/** Whether dist/native/<host arch>/ already has an addon this node can load, of the source's interface version. */
 function hostAddonLoads() {
   const path = join(root, 'dist', 'native', process.arch, 'paf_native.node');
   if (!existsSync(path)) return false;
+  const abi = Number(/^#define ADDON_ABI (\d+)$/m.exec(readFileSync(source, 'utf8'))?.[1]);
   try {
     const module = { exports: {} };
     process.dlopen(module, path);
-    return typeof module.exports.abi === 'number';
+    if (module.exports.abi === abi) return true;
+    console.log(`addon: ${relative(root, path)} has interface version ${module.exports.abi}, the source ${abi}; building from source`);
+    return false;
   } catch (err) {
     console.log(`addon: prebuilt ${relative(root, path)} does not load here (${err.message.split('\n')[0]}); building from source`);
     return false;
