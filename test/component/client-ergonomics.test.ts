@@ -4,6 +4,8 @@
 // operation waits, PafError codes for bad arguments, and the immediate
 // refusal of a ux: server when the native addon cannot be loaded.
 
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -54,6 +56,13 @@ async function rejection(p: Promise<unknown>): Promise<PafError> {
     return err as PafError;
   }
   throw new Error('resolved, expected a rejection');
+}
+
+/** p, or a failure after ms (so that a missing abort fails the test instead of hanging it). */
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function thrown(fn: () => unknown): PafError {
@@ -135,6 +144,28 @@ t('whenSynced and attach take an AbortSignal and reject with PafError ABORTED', 
   assert.is(timedOut.code, PafErrorCode.ABORTED);
   const early = await rejection(attach({ servers: [env.address] }, { ...FAST, signal: AbortSignal.abort() }));
   assert.is(early.code, PafErrorCode.ABORTED);
+});
+
+t('WireClient.connect takes an AbortSignal: a server that never answers hello is given up and its connection closed', async () => {
+  const closed: Promise<void>[] = [];
+  const silent = createServer((socket) => {
+    closed.push(new Promise((resolve) => socket.on('close', () => resolve())));
+    socket.on('error', () => {});
+    socket.resume();                               // read, so that the client's close is seen
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const address = `tcp:127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  try {
+    const started = Date.now();
+    const err = await within(5000, rejection(WireClient.connect(address, { signal: AbortSignal.timeout(100) })));
+    assert.is(err.code, PafErrorCode.ABORTED);
+    assert.ok(Date.now() - started < 2000);
+    assert.is(closed.length, 1);
+    await closed[0];                               // nothing left open towards the server
+    assert.is((await rejection(WireClient.connect(address, { signal: AbortSignal.abort() }))).code, PafErrorCode.ABORTED);
+  } finally {
+    silent.close();
+  }
 });
 
 t('bad property values and TTLs are PafError INVALID_ARGUMENT', async (env) => {
