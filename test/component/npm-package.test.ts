@@ -173,7 +173,7 @@ t('npm pack ships the programs, the library, its types and the addon with its so
     `dist/native/${process.arch}/paf_native.node`, 'src/native/paf_native.c', 'build/addon.mjs', 'docs/client.md']) {
     assert.ok(files.includes(f), `${f} missing from the tarball`);
   }
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/(pafd|pafc|pafbench)\.js(\.map)?|dist\/lib\/index\.(mjs|cjs)(\.map)?|dist\/types\/.*\.d\.ts|dist\/native\/[a-z0-9]+\/paf_native\.node|src\/native\/paf_native\.c|build\/addon\.mjs|docs\/(client|pafd|pafc|pafbench)\.md)$/.test(f));
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/(pafd|pafc|pafbench)\.js(\.map)?|dist\/lib\/index\.(mjs|cjs)(\.map)?|dist\/types\/.*\.d\.ts|dist\/native\/[a-z0-9]+\/paf_native\.node|src\/native\/paf_native\.c|build\/addon\.mjs|docs\/[A-Za-z]+\.md)$/.test(f));
   assert.equal(stray, [], 'unexpected files in the tarball');
 });
 
