@@ -165,8 +165,10 @@ export class Subscription implements LocalSubscription, AsyncIterable<MatchEvent
   /** @internal */ active = true;
   /** @internal */ readonly merger: MatchMerger;
   /** @internal */ readonly task: Task;
-  /** Events not yet taken by the iterator; undefined while nothing iterates or buffers. */
+  /** Events not yet taken by the iterator (from queueHead on); undefined while nothing iterates or buffers. */
   private queue: MatchEvent[] | undefined;
+  /** Index of the next event to take: taking one is O(1), however long the backlog. */
+  private queueHead = 0;
   /** The iterator's pending next(), if it waits. */
   private waiting: ((result: IteratorResult<MatchEvent>) => void) | undefined;
   private iterated = false;
@@ -193,6 +195,7 @@ export class Subscription implements LocalSubscription, AsyncIterable<MatchEvent
   ended(): void {
     this.active = false;
     this.queue = undefined;
+    this.queueHead = 0;
     const waiting = this.waiting;
     this.waiting = undefined;
     waiting?.({ done: true, value: undefined });
@@ -205,7 +208,7 @@ export class Subscription implements LocalSubscription, AsyncIterable<MatchEvent
     if (this.active) this.queue ??= [];
     return {
       next: () => {
-        const event = this.queue?.shift();
+        const event = this.take();
         if (event !== undefined) return Promise.resolve({ done: false, value: event });
         if (!this.active) return Promise.resolve({ done: true, value: undefined });
         return new Promise((resolve) => { this.waiting = resolve; });
@@ -216,6 +219,17 @@ export class Subscription implements LocalSubscription, AsyncIterable<MatchEvent
         return Promise.resolve({ done: true, value: undefined });
       },
     };
+  }
+
+  private take(): MatchEvent | undefined {
+    const queue = this.queue;
+    if (queue === undefined || this.queueHead === queue.length) return undefined;
+    const event = queue[this.queueHead]!;
+    if (++this.queueHead === queue.length) {
+      queue.length = 0;
+      this.queueHead = 0;
+    }
+    return event;
   }
 
   private offer(event: MatchEvent): void {

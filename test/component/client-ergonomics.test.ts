@@ -93,6 +93,26 @@ t('for await without a listener gets the events from subscribe on; break unsubsc
   assert.equal(await serverSubscriptions(env, ctx), []);
 });
 
+t('events that arrive before the loop starts wait for it, in order', async (env) => {
+  const ctx = await open(env);
+  const ids = [1, 2, 3, 4, 5].map((n) => ctx.publish({ name: 'backlog', n }).id);
+  const sub = ctx.subscribe('(name=backlog)');
+  // A second subscription, made later on the same connection, hears of the
+  // services after the first one did: once it has all five, the first one's
+  // five are waiting for the loop.
+  await new Promise<void>((resolve) => {
+    let n = 0;
+    ctx.subscribe('(name=backlog)', () => { if (++n === ids.length) resolve(); });
+  });
+  const seen: bigint[] = [];
+  for await (const event of sub) {
+    assert.is(event.type, 'appeared');
+    seen.push(event.serviceId);
+    if (seen.length === ids.length) break;
+  }
+  assert.equal(new Set(seen), new Set(ids));
+});
+
 t('a listener and a loop both see the events; unsubscribe and an aborted signal end the loop', async (env) => {
   const ctx = await open(env);
   const heard: MatchEvent[] = [];
