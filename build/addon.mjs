@@ -6,11 +6,16 @@
 //   node build/addon.mjs --cross arm64       -> dist/native/arm64/paf_native.node (aarch64-linux-gnu-gcc)
 //   node build/addon.mjs --cross armv7       -> dist/native/arm/paf_native.node   (arm-linux-gnueabihf-gcc)
 //   node build/addon.mjs --cross all         both cross builds
+//   node build/addon.mjs --if-missing        host build only if dist/native/<arch>/ has no
+//                                            addon that loads (the npm package's install step:
+//                                            the package ships prebuilt x64/arm64/armv7 addons)
 //
 // No node-gyp: the addon is one C file using only N-API (version 8) and
 // libuv, whose symbols the node binary itself provides at load time, so a
 // single compiler call does it. The headers come from the Node.js
-// installation (<prefix>/include/node, e.g. /usr/include/node); N-API and
+// installation (<prefix>/include/node, e.g. /usr/include/node), else from
+// the copy node-gyp downloads (~/.cache/node-gyp/<version>/include/node, or
+// under $npm_config_devdir); this script never downloads them. N-API and
 // uv.h are architecture-independent, so the host's copy serves the cross
 // builds too (only the C library headers come from the cross toolchain).
 // Override with PAF_NODE_HEADERS=<dir>.
@@ -20,7 +25,8 @@
 // when such an address is configured. An explicitly requested cross build
 // that cannot be done fails (exit 1).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +51,8 @@ function findHeaders() {
     join(dirname(process.execPath), '..', 'include', 'node'),
     '/usr/include/node',
     '/usr/local/include/node',
+    ...(process.env.npm_config_devdir ? [join(process.env.npm_config_devdir, process.versions.node, 'include', 'node')] : []),
+    join(homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
   ];
   return candidates.find((d) => existsSync(join(d, 'node_api.h')) && existsSync(join(d, 'uv.h')));
 }
@@ -64,7 +72,28 @@ function compile(cc, headers, arch) {
   return true;
 }
 
+/** Whether dist/native/<host arch>/ already has an addon this node can load, of the source's interface version. */
+function hostAddonLoads() {
+  const path = join(root, 'dist', 'native', process.arch, 'paf_native.node');
+  if (!existsSync(path)) return false;
+  const abi = Number(/^#define ADDON_ABI (\d+)$/m.exec(readFileSync(source, 'utf8'))?.[1]);
+  try {
+    const module = { exports: {} };
+    process.dlopen(module, path);
+    if (module.exports.abi === abi) return true;
+    console.log(`addon: ${relative(root, path)} has interface version ${module.exports.abi}, the source ${abi}; building from source`);
+    return false;
+  } catch (err) {
+    console.log(`addon: prebuilt ${relative(root, path)} does not load here (${err.message.split('\n')[0]}); building from source`);
+    return false;
+  }
+}
+
 function parseArgs(argv) {
+  if (argv.includes('--if-missing') && hostAddonLoads()) {
+    console.log(`addon: using the prebuilt dist/native/${process.arch}/paf_native.node`);
+    process.exit(0);
+  }
   const i = argv.indexOf('--cross');
   if (i < 0) return { cross: [] };
   const which = argv[i + 1];

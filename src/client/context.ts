@@ -5,6 +5,8 @@
 // event loop; callbacks are never made from inside an API call.
 
 import { EventEmitter } from 'node:events';
+import { parseAddress } from '../transport/address';
+import { nativeError } from '../transport/native';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
 import { FilterSyntaxError, escapeFilterText, parseFilter } from '../core/filter';
@@ -15,7 +17,7 @@ import { diffServers, domainsDirectory, readDomainFile } from './domain-files';
 import type { ClientSettings } from './env';
 import { envTtl, normalizeTtl, readSettings } from './env';
 import { PafError, PafErrorCode } from './errors';
-import type { LinkHost, LinkState, LocalService, LocalSubscription } from './link';
+import type { LinkHost, LinkSettings, LinkState, LocalService, LocalSubscription } from './link';
 import { Link } from './link';
 import type { MatchType, MatchView } from './merge';
 import { MatchMerger } from './merge';
@@ -59,6 +61,14 @@ export interface AttachOptions {
   clock?: Clock;
   /** Uniform random numbers in [0, 1) for back-off and query jitter (tests). */
   random?: () => number;
+  /**
+   * Path of the native addon (paf_native.node) for ux:/uxf: servers; only
+   * this file is tried. Default: $PAF_NATIVE_ADDON, else searched beside
+   * the program and in the installed package (docs/client.md).
+   */
+  nativeAddon?: string;
+  /** Aborts attach() while it reads the domain file: it rejects with PafError ABORTED and the context is closed. */
+  signal?: AbortSignal;
 }
 
 /** Options of Context.publish(). */
@@ -69,6 +79,8 @@ export interface PublishOptions {
 
 /** Options of Context.subscribe(). */
 export interface SubscribeOptions {
+  /** Unsubscribes when the signal fires (an async iteration over the subscription then ends). */
+  signal?: AbortSignal;
   /**
    * Also report a change of the service's orphan state alone as
    * `modified` (libpaf never does; default false). orphanSince is set on
@@ -77,11 +89,17 @@ export interface SubscribeOptions {
   orphanEvents?: boolean;
 }
 
-/** A merged match, as delivered to a subscription's listener. */
+/**
+ * A merged match, as delivered to a subscription's listener or iterator.
+ * Ids and integer property values are bigint and props is a Map, so
+ * JSON.stringify cannot take it as it is: use matchEventToJSON().
+ */
 export interface MatchEvent {
+  /** appeared: first seen; modified: new generation (props or TTL); disappeared: gone from every server. */
   type: MatchType;
+  /** 63-bit service id. */
   serviceId: bigint;
-  /** Current properties; for `disappeared` the last ones announced. */
+  /** Current properties (name → values, integers as bigint); for `disappeared` the last ones announced. */
   props: Props;
   /** TTL of the announced generation. */
   ttl: number;
@@ -134,23 +152,96 @@ export class Service implements LocalService {
   unpublish(): void { this.ctx.unpublish(this.id); }
 }
 
-/** A subscription of a context. */
-export class Subscription implements LocalSubscription {
+/**
+ * A subscription of a context. Besides (or instead of) a listener its
+ * events can be consumed with `for await (const ev of subscription)`:
+ * without a listener, events are kept from the start until the loop
+ * takes them; with one, from the moment the loop starts. Leaving the loop
+ * (break, return, throw) unsubscribes; unsubscribe(), an abort of the
+ * subscribe signal, detach() and close() end the loop. Events wait in
+ * memory while the loop body is busy, so a loop should keep up.
+ */
+export class Subscription implements LocalSubscription, AsyncIterable<MatchEvent> {
   /** @internal */ active = true;
   /** @internal */ readonly merger: MatchMerger;
   /** @internal */ readonly task: Task;
+  /** Events not yet taken by the iterator (from queueHead on); undefined while nothing iterates or buffers. */
+  private queue: MatchEvent[] | undefined;
+  /** Index of the next event to take: taking one is O(1), however long the backlog. */
+  private queueHead = 0;
+  /** The iterator's pending next(), if it waits. */
+  private waiting: ((result: IteratorResult<MatchEvent>) => void) | undefined;
+  private iterated = false;
 
   /** @internal */
   constructor(private readonly ctx: Context, readonly id: bigint, readonly filter: string | undefined,
-    listener: MatchListener, options: SubscribeOptions, onDeadline: (sub: Subscription) => void) {
+    listener: MatchListener | undefined, options: SubscribeOptions, onDeadline: (sub: Subscription) => void) {
+    if (listener === undefined) this.queue = [];
     this.merger = new MatchMerger((type, view) => {
-      if (this.active) deliver(listener, toEvent(type, view));
+      if (!this.active) return;
+      const event = toEvent(type, view);
+      if (listener !== undefined) deliver(listener, event);
+      this.offer(event);
     }, { orphanEvents: options.orphanEvents ?? false });
     this.task = new Task(() => onDeadline(this));
   }
 
-  /** Stops the subscription; its listener is not called again. */
-  unsubscribe(): void { this.ctx.unsubscribe(this.id); }
+  /** Stops the subscription; its listener is not called again and an iteration over it ends. */
+  unsubscribe(): void {
+    if (this.active) this.ctx.unsubscribe(this.id);
+  }
+
+  /** @internal The context dropped the subscription: end an iteration. */
+  ended(): void {
+    this.active = false;
+    this.queue = undefined;
+    this.queueHead = 0;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.({ done: true, value: undefined });
+  }
+
+  /** The merged events, one at a time; see the class comment. Only one iteration per subscription. */
+  [Symbol.asyncIterator](): AsyncIterator<MatchEvent> {
+    if (this.iterated) throw new PafError(PafErrorCode.INVALID_ARGUMENT, 'a subscription can be iterated only once');
+    this.iterated = true;
+    if (this.active) this.queue ??= [];
+    return {
+      next: () => {
+        const event = this.take();
+        if (event !== undefined) return Promise.resolve({ done: false, value: event });
+        if (!this.active) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => { this.waiting = resolve; });
+      },
+      return: () => {
+        this.unsubscribe();
+        this.ended();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  private take(): MatchEvent | undefined {
+    const queue = this.queue;
+    if (queue === undefined || this.queueHead === queue.length) return undefined;
+    const event = queue[this.queueHead]!;
+    if (++this.queueHead === queue.length) {
+      queue.length = 0;
+      this.queueHead = 0;
+    }
+    return event;
+  }
+
+  private offer(event: MatchEvent): void {
+    if (this.queue === undefined) return;
+    const waiting = this.waiting;
+    if (waiting !== undefined) {
+      this.waiting = undefined;
+      waiting({ done: false, value: event });
+    } else {
+      this.queue.push(event);
+    }
+  }
 
   /** The services currently matched (merged over all servers). */
   matches(): MatchEvent[] {
@@ -162,6 +253,11 @@ function toEvent(type: MatchType, view: MatchView): MatchEvent {
   const event: MatchEvent = { type, serviceId: view.serviceId, props: view.props, ttl: view.ttl, generation: view.generation };
   if (view.orphanSince !== undefined) event.orphanSince = view.orphanSince;
   return event;
+}
+
+/** The PafError ABORTED for a fired signal. */
+function abortError(signal: AbortSignal): PafError {
+  return new PafError(PafErrorCode.ABORTED, signal.reason instanceof Error ? signal.reason.message : undefined, { cause: signal.reason });
 }
 
 /** Calls a listener; an exception is rethrown outside the library's own processing. */
@@ -181,7 +277,7 @@ function deliver(listener: MatchListener, event: MatchEvent): void {
 export class Context extends EventEmitter<ContextEvents> {
   /** The client id used towards every server, fixed for the context's life. */
   readonly clientId: bigint;
-  private readonly settings: ClientSettings;
+  private readonly settings: ClientSettings & LinkSettings;
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
   private readonly random: () => number;
@@ -216,6 +312,7 @@ export class Context extends EventEmitter<ContextEvents> {
       reconnectMax: Math.max(reconnectMin, opts.reconnectMax ?? fromEnv.reconnectMax),
       idleMin,
       idleMax: Math.max(idleMin, opts.idleMax ?? fromEnv.idleMax),
+      ...(opts.nativeAddon !== undefined ? { nativeAddon: opts.nativeAddon } : {}),
     };
     this.clientId = opts.clientId ?? randomId();
     this.clock = opts.clock ?? systemClock;
@@ -302,17 +399,22 @@ export class Context extends EventEmitter<ContextEvents> {
   /**
    * Subscribes to the services matching `filter` (all services for
    * null/undefined) on every server; `listener` receives the merged
-   * appeared/modified/disappeared events. Throws PafError
-   * INVALID_FILTER_SYNTAX or FILTER_TOO_LARGE.
+   * appeared/modified/disappeared events, and so does a
+   * `for await (const event of subscription)` loop (the listener may be
+   * left out for that). Throws PafError INVALID_FILTER_SYNTAX or
+   * FILTER_TOO_LARGE, ABORTED if `opts.signal` has already fired.
    */
-  subscribe(filter: string | null | undefined, listener: MatchListener, opts: SubscribeOptions = {}): Subscription {
+  subscribe(filter: string | null | undefined, listener?: MatchListener, opts: SubscribeOptions = {}): Subscription {
     this.checkAttached();
     const text = filter ?? undefined;
     if (text !== undefined) checkFilter(text);
+    const signal = opts.signal;
+    if (signal?.aborted) throw abortError(signal);
     const sub = new Subscription(this, randomId(), text, listener, opts, (s) => this.mergerDeadline(s));
     this.subscriptionMap.set(sub.id, sub);
     this.trace(`subscribe ${sub.id}${text === undefined ? '' : ` filter ${text}`}`);
     for (const link of this.links) link.subscriptionChanged(sub.id);
+    signal?.addEventListener('abort', () => sub.unsubscribe(), { once: true });
     return sub;
   }
 
@@ -321,7 +423,7 @@ export class Context extends EventEmitter<ContextEvents> {
     this.checkAttached();
     const sub = this.subscriptionMap.get(subscriptionId);
     if (sub === undefined) return;
-    sub.active = false;
+    sub.ended();
     this.subscriptionMap.delete(subscriptionId);
     this.scheduler.cancel(sub.task);
     for (const link of this.links) link.subscriptionChanged(subscriptionId);
@@ -347,14 +449,27 @@ export class Context extends EventEmitter<ContextEvents> {
   /**
    * Resolves once every server holds exactly this context's current
    * services and subscriptions (all links operational and idle). Waits
-   * indefinitely while a server is unreachable; rejects if the context is
-   * closed or detached first.
+   * indefinitely while a server is unreachable, so give a signal (e.g.
+   * AbortSignal.timeout(5000)) to bound the wait: it rejects with
+   * PafError ABORTED. Rejects with DETACHED if the context is closed or
+   * detached first.
    */
-  whenSynced(): Promise<void> {
+  whenSynced(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const signal = opts.signal;
     if (this.state !== 'attached') return Promise.reject(new PafError(PafErrorCode.DETACHED));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.isSynced()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.syncWaiters.push(() => (this.state === 'attached' ? resolve() : reject(new PafError(PafErrorCode.DETACHED))));
+      const waiter = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.state === 'attached') resolve(); else reject(new PafError(PafErrorCode.DETACHED));
+      };
+      const onAbort = (): void => {
+        this.syncWaiters = this.syncWaiters.filter((w) => w !== waiter);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.syncWaiters.push(waiter);
     });
   }
 
@@ -369,7 +484,7 @@ export class Context extends EventEmitter<ContextEvents> {
     if (this.state === 'closed') return Promise.resolve();
     this.state = 'detaching';
     this.trace('detaching');
-    for (const sub of this.subscriptionMap.values()) sub.active = false;
+    for (const sub of this.subscriptionMap.values()) sub.ended();
     this.subscriptionMap.clear();
     this.serviceMap.clear();
     this.ttlCounts.clear();
@@ -388,7 +503,7 @@ export class Context extends EventEmitter<ContextEvents> {
   close(): void {
     if (this.state === 'closed' || this.state === 'detached') return;
     for (const link of this.links) link.close();
-    for (const sub of this.subscriptionMap.values()) sub.active = false;
+    for (const sub of this.subscriptionMap.values()) sub.ended();
     this.subscriptionMap.clear();
     this.serviceMap.clear();
     this.finish('closed');
@@ -397,10 +512,12 @@ export class Context extends EventEmitter<ContextEvents> {
   /** @internal Reads the domain file (if any) and starts the links; used by attach(). */
   async start(servers: readonly (string | ServerEntry)[] | undefined): Promise<void> {
     if (servers !== undefined) {
-      this.applyServers(servers.map((s) => (typeof s === 'string' ? { address: s } : s)));
+      const entries = servers.map((s) => (typeof s === 'string' ? { address: s } : s));
+      this.checkTransports(entries);
+      this.applyServers(entries);
       return;
     }
-    await this.rescan();
+    await this.rescan(true);
     if (this.settings.rescan > 0) {
       // Randomized once per context so that many clients do not rescan in step.
       this.rescanPeriod = this.settings.rescan * (0.5 + this.random());
@@ -477,7 +594,26 @@ export class Context extends EventEmitter<ContextEvents> {
     this.scheduler.at(sub.task, this.clock.now() + (deadline - this.clock.wall()));
   }
 
-  private async rescan(): Promise<void> {
+  /**
+   * Refuses ux:/uxf: servers at once when the addon cannot be loaded:
+   * the links would otherwise retry for ever and say why only in the
+   * trace. (utls falls back to TLS without it, as XCM does.)
+   */
+  private checkTransports(servers: readonly ServerEntry[]): void {
+    for (const entry of servers) {
+      let transport: string;
+      try {
+        transport = parseAddress(entry.address).transport;
+      } catch {
+        continue;   // a bad address fails its link's connects, as in libpaf
+      }
+      if (transport !== 'ux' && transport !== 'uxf') continue;
+      const why = nativeError(this.settings.nativeAddon);
+      if (why !== '') throw new PafError(PafErrorCode.TRANSPORT_UNAVAILABLE, `${entry.address}: ${why}`);
+    }
+  }
+
+  private async rescan(first = false): Promise<void> {
     if (this.domain === undefined || this.state !== 'attached') return;
     let servers: ServerEntry[] | undefined;
     try {
@@ -487,6 +623,7 @@ export class Context extends EventEmitter<ContextEvents> {
       this.trace(`domain file ${this.domain}: ${(err as Error).message}; keeping ${this.links.length} server(s)`);
     }
     if (this.state !== 'attached') return;
+    if (servers !== undefined && first) this.checkTransports(servers);
     if (servers !== undefined) this.applyServers(servers);
     if (this.rescanPeriod > 0) this.scheduler.after(this.rescanTask, this.rescanPeriod);
   }
@@ -560,14 +697,20 @@ export class Context extends EventEmitter<ContextEvents> {
 }
 
 function checkedProps(props: PropsInput): Props {
-  const normalized = normalizeProps(props);
+  let normalized: Props;
+  try {
+    normalized = normalizeProps(props);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw new PafError(PafErrorCode.INVALID_ARGUMENT, err.message, { cause: err });
+    throw err;
+  }
   const size = propsSizeEstimate(normalized);
   if (size > MAX_PROPS_SIZE) throw new PafError(PafErrorCode.PROPS_TOO_LARGE, `size estimate ${size} exceeds ${MAX_PROPS_SIZE}`);
   return normalized;
 }
 
 function checkTtl(ttl: number): number {
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) throw new RangeError(`invalid TTL ${String(ttl)}: must be a number >= 0`);
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) throw new PafError(PafErrorCode.INVALID_ARGUMENT, `TTL ${String(ttl)}: must be a number >= 0`);
   return normalizeTtl(ttl);
 }
 
@@ -596,7 +739,10 @@ export function filterEscape(text: string): string {
  * Attaches to a Pathfinder domain. A string names a domain file in
  * $PAF_DOMAINS (re-read every PAF_RESCAN seconds); `{servers}` lists the
  * servers directly. Never fails because the file or the servers are
- * missing: the context keeps retrying in the background.
+ * missing: the context keeps retrying in the background. Rejects with
+ * PafError TRANSPORT_UNAVAILABLE when a ux:/uxf: server is listed but
+ * the native addon cannot be loaded (the message says where it was
+ * looked for), and with ABORTED when `opts.signal` fires first.
  *
  * @example
  * const ctx = await attach('mydomain');
@@ -605,7 +751,15 @@ export function filterEscape(text: string): string {
  * await ctx.detach();
  */
 export async function attach(target: AttachTarget, opts: AttachOptions = {}): Promise<Context> {
+  const signal = opts.signal;
+  if (signal?.aborted) throw abortError(signal);
   const ctx = new Context(typeof target === 'string' ? target : undefined, opts);
-  await ctx.start(typeof target === 'string' ? undefined : target.servers);
+  try {
+    await ctx.start(typeof target === 'string' ? undefined : target.servers);
+    if (signal?.aborted) throw abortError(signal);
+  } catch (err) {
+    ctx.close();
+    throw err;
+  }
   return ctx;
 }

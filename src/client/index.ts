@@ -13,6 +13,8 @@ export type { LinkState } from './link';
 export { PafError, PafErrorCode, strerror } from './errors';
 export type { PafErrorCodeValue } from './errors';
 export { normalizeProps, propsToObject, propsSizeEstimate } from './props-input';
+export { propsToJSON, matchEventToJSON } from './json-safe';
+export type { JsonProps, JsonMatchEvent } from './json-safe';
 export type { PropsInput, PropInputValue } from './props-input';
 export type { Props, PropValue } from '../core/props';
 export {

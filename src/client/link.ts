@@ -42,6 +42,8 @@ export interface LinkSettings {
   reconnectMax: number;
   idleMin: number;
   idleMax: number;
+  /** The addon file for ux:/uxf: (attach's nativeAddon option); default: searched. */
+  nativeAddon?: string;
 }
 
 /** A service of the context as a link sees it. */
@@ -235,6 +237,7 @@ export class Link {
     connect(desc.address, {
       ...(desc.tls ? { tls: desc.tls } : {}),
       ...(desc.localAddress !== undefined ? { localAddress: desc.localAddress } : {}),
+      ...(this.settings.nativeAddon !== undefined ? { nativeAddon: this.settings.nativeAddon } : {}),
     }).then((conn) => this.connected(session, conn), (err) => this.restart(session, `connect failed: ${errorText(err)}`));
   }
 

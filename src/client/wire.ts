@@ -17,9 +17,30 @@ import type { TlsFiles } from '../config/config';
 import { connect } from '../transport/connect';
 import type { MessageConnection } from '../transport/types';
 import { domainsDirectory, isDomainName, offeredVersions, readDomainFile } from './domain-files';
+import { PafError, PafErrorCode } from './errors';
 import type { ServerEntry } from './domain-files';
 import type { PropsInput } from './props-input';
 import { normalizeProps } from './props-input';
+
+/**
+ * `pending`, or a rejection with `error()` as soon as `signal` fires; what
+ * `pending` delivers after that is handed to `dispose` (a connection that
+ * completes after its caller gave up is closed, not leaked).
+ */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, dispose: (value: T) => void, error: () => Error): Promise<T> {
+  if (signal === undefined) return pending;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(error());
+    if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+    pending.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) dispose(value); else resolve(value);
+    }, (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+  });
+}
 
 /** The protocol versions this client speaks. */
 export const MIN_PROTOCOL_VERSION = 2;
@@ -147,6 +168,10 @@ export interface WireConnectOptions {
   /** Give up if the server has not answered hello this many ms after it was sent. No limit if not given. */
   helloTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Path of the native addon for ux:/uxf: (default: searched, see native.ts). */
+  nativeAddon?: string;
+  /** Gives up connecting and greeting when it fires: rejects with PafError ABORTED, nothing stays open. */
+  signal?: AbortSignal;
 }
 
 /** A connect or hello that took longer than the caller allowed. */
@@ -282,23 +307,31 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Connects to `target` and completes hello (docs/client-library.md §1.1).
    * A string is looked up as a domain file first (its first server is
    * used) and otherwise taken as an XCM address. Rejects on a transport
-   * error, a hello `fail` (TransactionFailed) or a version range that
-   * cannot overlap 2…3.
+   * error, a hello `fail` (TransactionFailed), a version range that
+   * cannot overlap 2…3, or `opts.signal` (PafError ABORTED).
    */
   static async connect(target: string | ServerDescription, opts: WireConnectOptions = {}): Promise<WireClient> {
+    const signal = opts.signal;
+    const aborted = (): PafError => new PafError(PafErrorCode.ABORTED, `connecting to ${typeof target === 'string' ? target : target.address}`, { cause: signal?.reason });
+    if (signal?.aborted) throw aborted();
     const server = typeof target === 'string' ? await resolveTarget(target, opts) : target;
     const min = opts.minVersion ?? server.minVersion ?? MIN_PROTOCOL_VERSION;
     const max = opts.maxVersion ?? server.maxVersion ?? MAX_PROTOCOL_VERSION;
     if (min > MAX_PROTOCOL_VERSION || max < MIN_PROTOCOL_VERSION) {
       throw new Error(`${server.address}: protocol versions ${min}..${max} do not overlap ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`);
     }
-    const conn = await within(connect(server.address, {
+    const conn = await within(untilAborted(connect(server.address, {
       ...(server.tls ? { tls: server.tls } : {}),
       ...(server.localAddress !== undefined ? { localAddress: server.localAddress } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.env ? { env: opts.env } : {}),
-    }), opts.connectTimeoutMs, 'connect', (late) => late.close('connect timed out'));
+      ...(opts.nativeAddon !== undefined ? { nativeAddon: opts.nativeAddon } : {}),
+    }), signal, (c) => c.close('aborted'), aborted), opts.connectTimeoutMs, 'connect', (late) => late.close('connect timed out'));
     const client = new WireClient(conn, opts.clientId !== undefined ? { clientId: opts.clientId } : {});
+    // Closing the connection fails the hello (or track) in flight.
+    const onAbort = (): void => client.close('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     try {
       // A listener that accepts but never answers (a stuck server, a port
       // that is not Pathfinder's) must not hang the caller.
@@ -306,7 +339,9 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       if (opts.track && version === 3) await client.track();
     } catch (err) {
       client.close();
-      throw err;
+      throw signal?.aborted ? aborted() : err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return client;
   }

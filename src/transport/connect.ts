@@ -29,6 +29,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Environment for the TLS directory lookup (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Path of the paf_native addon for ux:/uxf: (and utls's UX half); default: searched (native.ts). */
+  nativeAddon?: string;
 }
 
 /** Error codes of a failed UX attempt after which a utls client tries TLS instead. */
@@ -68,7 +70,7 @@ export async function connect(address: string, opts: ConnectOptions = {}): Promi
       return connectTls(addr, resolveTlsFiles(opts.tls, opts.env ?? process.env), tlsOptions(opts));
     case 'ux':
     case 'uxf':
-      return connectUx(addr);
+      return connectUx(addr, opts.nativeAddon);
     case 'utls':
       return connectUtls(addr, opts);
     default:
@@ -83,7 +85,7 @@ function tlsOptions(opts: ConnectOptions): { timeoutMs?: number } {
 /** utls:<host>:<port> → ux:<normalized host>:<port>, else tls:<host>:<port>. */
 async function connectUtls(addr: IpAddress, opts: ConnectOptions): Promise<MessageConnection> {
   try {
-    return await connectUx({ transport: 'ux', name: utlsUxName(addr.host, addr.port) });
+    return await connectUx({ transport: 'ux', name: utlsUxName(addr.host, addr.port) }, opts.nativeAddon);
   } catch (err) {
     if (!(err instanceof UxError) || !UTLS_FALLBACK_CODES.has(err.code)) throw err;
   }

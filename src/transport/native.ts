@@ -4,11 +4,22 @@
 // other transports and refuses ux:/uxf: addresses with `addonError`.
 //
 // It is loaded with process.dlopen, not require(), so the bundler never
-// tries to follow it; it sits next to the bundle under native/<arch>/.
+// tries to follow it. pafd finds it beside its bundle under native/<arch>/;
+// the client library (installed as a package, or bundled into a user's
+// program) also looks in the installed package and takes an explicit path
+// (PAF_NATIVE_ADDON, or attach's nativeAddon option). docs/client.md
+// lists the places.
 
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
+
+/**
+ * Set by the banner of the library's ESM build (build/build.mjs) to the
+ * directory of that file, since an ES module has no __dirname.
+ */
+declare const __paf_module_dir: string | undefined;
 
 /** The interface version the addon must report (ADDON_ABI in the C source). */
 export const NATIVE_ABI = 1;
@@ -86,25 +97,46 @@ export interface NativeAddon {
 }
 
 const ADDON_FILE = 'paf_native.node';
+/** The npm package whose dist/native/<arch>/ holds an installed addon. */
+const PACKAGE_NAME = 'pathfinder-ts';
+/** How a user provides the addon, appended to every "not found" message. */
+const HOW_TO_PROVIDE = 'provide it with PAF_NATIVE_ADDON=<path> (the client library also takes attach\'s nativeAddon option), by copying it to one of those places, or by building it with "node build/addon.mjs" in the package or the checkout';
 
 /** Why the addon is unavailable ('' while it is loaded or not yet tried). */
 export let addonError = '';
 
 let loaded: NativeAddon | null | undefined;
+/** Addons loaded from an explicit path (the nativeAddon option), by path. */
+const explicitLoads = new Map<string, { addon: NativeAddon | null; error: string }>();
 
-/** The directory of the running bundle (CommonJS), else of the main script. */
+/** The directory of the running bundle or library file (CommonJS or our ESM build), else of the main script. */
 function scriptDir(): string {
+  if (typeof __paf_module_dir === 'string') return __paf_module_dir;
   if (typeof __dirname === 'string') return __dirname;
   return process.argv[1] ? dirname(process.argv[1]) : process.cwd();
 }
 
+/** dist/native/<arch>/ of the installed package, as Node would resolve it from `from`; undefined if not installed there. */
+function packageAddon(from: string, arch: string): string | undefined {
+  try {
+    const pkg = createRequire(join(from, 'noop.js')).resolve(`${PACKAGE_NAME}/package.json`);
+    return join(dirname(pkg), 'dist', 'native', arch, ADDON_FILE);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Where the addon may be, in order: $PAF_NATIVE_ADDON; beside the bundle
- * (dist/native/<arch>/ for dist/pafd.js); beside the executable
- * (native/<arch>/ in the directory of process.execPath, where a single
- * executable application ships it, see docs/PACKAGING.md); ../dist/native/<arch>/
- * from the script; then dist/native/<arch>/ in each directory above the
- * script (so bundled tests in dist/test/... find the build's copy).
+ * Where the addon may be, in order: $PAF_NATIVE_ADDON; native/<arch>/
+ * beside the bundle (as for dist/pafd.js) — inside a single executable
+ * application only native/<arch>/ and the file beside the executable
+ * (docs/PACKAGING.md); the file
+ * itself beside the bundle; the file or native/<arch>/ beside the main
+ * script; the installed package's dist/native/<arch>/ as resolved from
+ * the bundle and the main script; ../dist/native/<arch>/ from
+ * the script; then dist/native/<arch>/ in each directory above the script
+ * (so the library at <package>/dist/lib/ and bundled tests in dist/test/...
+ * find the build's copy).
  */
 export function addonCandidates(): string[] {
   const arch = process.arch;
@@ -114,10 +146,17 @@ export function addonCandidates(): string[] {
   if (env) out.push(env);
   if (inExecutable()) return [...out, ...executableCandidates(arch)];
   out.push(join(dir, 'native', arch, ADDON_FILE));
-  // A single executable's __dirname is already its own directory in Node 20,
-  // but that is not documented; naming process.execPath keeps the shipped
-  // layout working whatever the embedder reports (a duplicate is dropped below).
-  out.push(join(dirname(process.execPath), 'native', arch, ADDON_FILE));
+  // A user's bundle may simply have the file beside it. The main script
+  // counts too: a bundler may have fixed the library's own location at
+  // build time (webpack does so for import.meta.url).
+  const mainDir = process.argv[1] ? dirname(process.argv[1]) : undefined;
+  out.push(join(dir, ADDON_FILE));
+  if (mainDir !== undefined) out.push(join(mainDir, ADDON_FILE), join(mainDir, 'native', arch, ADDON_FILE));
+  // Not from the working directory: whoever controls it must not choose the code we load.
+  for (const from of [dir, mainDir]) {
+    const p = from === undefined ? undefined : packageAddon(from, arch);
+    if (p !== undefined) out.push(p);
+  }
   out.push(join(dir, '..', 'dist', 'native', arch, ADDON_FILE));
   for (let up = dirname(dir); ; up = dirname(up)) {
     out.push(join(up, 'dist', 'native', arch, ADDON_FILE));
@@ -162,36 +201,75 @@ function dlopen(path: string): NativeAddon {
   return module.exports;
 }
 
-/** The addon, loaded once; null (see addonError) when it is missing or unusable. */
-export function loadNative(): NativeAddon | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.platform !== 'linux') {
-    addonError = `ux:/uxf: transports need Linux (this is ${process.platform})`;
-    return loaded;
-  }
-  const candidates = addonCandidates();
-  const explicit = process.env.PAF_NATIVE_ADDON;
-  // An explicitly named addon is the only one tried: a wrong path must not be papered over.
-  const path = explicit ? explicit : candidates.find((p) => existsSync(p));
-  if (path === undefined) {
-    addonError = inExecutable()
-      ? executableNotFound(candidates)
-      : `native addon ${ADDON_FILE} for ${process.arch} not found (build it with "node build/addon.mjs"; looked in ${candidates.join(', ')})`;
-    return loaded;
-  }
+/** Loads one file; the addon or why not. */
+function loadFrom(path: string): { addon: NativeAddon | null; error: string } {
+  if (!existsSync(path)) return { addon: null, error: `native addon ${path} does not exist` };
   let addon: NativeAddon;
   try {
     addon = dlopen(path);
   } catch (err) {
-    addonError = `cannot load native addon ${path}: ${(err as Error).message}`;
-    return loaded;
+    return { addon: null, error: `cannot load native addon ${path}: ${(err as Error).message}` };
   }
   if (addon.abi !== NATIVE_ABI) {
-    addonError = `native addon ${path} has interface version ${String(addon.abi)}, expected ${NATIVE_ABI} (rebuild it with "node build/addon.mjs")`;
+    return { addon: null, error: `native addon ${path} has interface version ${String(addon.abi)}, expected ${NATIVE_ABI} (rebuild it with "node build/addon.mjs")` };
+  }
+  return { addon, error: '' };
+}
+
+function platformError(): string | undefined {
+  return process.platform === 'linux' ? undefined : `ux:/uxf: transports need Linux (this is ${process.platform})`;
+}
+
+/**
+ * The addon, loaded once; null (see addonError) when it is missing or
+ * unusable. With `path` (attach's nativeAddon option) exactly that file
+ * is loaded instead of searching, and the reason for a failure is in
+ * nativeError(path).
+ */
+export function loadNative(path?: string): NativeAddon | null {
+  if (path !== undefined) return loadExplicit(path).addon;
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  const unsupported = platformError();
+  if (unsupported !== undefined) {
+    addonError = unsupported;
     return loaded;
   }
-  addonError = '';
-  loaded = addon;
+  const explicit = process.env.PAF_NATIVE_ADDON;
+  // An explicitly named addon is the only one tried: a wrong path must not be papered over.
+  if (explicit) {
+    const r = loadFrom(explicit);
+    addonError = r.error === '' ? '' : `${r.error} (from PAF_NATIVE_ADDON)`;
+    loaded = r.addon;
+    return loaded;
+  }
+  const candidates = addonCandidates();
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) {
+    addonError = inExecutable()
+      ? executableNotFound(candidates)
+      : `native addon ${ADDON_FILE} for ${process.arch} not found (looked in ${candidates.join(', ')}); ${HOW_TO_PROVIDE}`;
+    return loaded;
+  }
+  const r = loadFrom(found);
+  addonError = r.error;
+  loaded = r.addon;
   return loaded;
+}
+
+function loadExplicit(path: string): { addon: NativeAddon | null; error: string } {
+  let r = explicitLoads.get(path);
+  if (r === undefined) {
+    const unsupported = platformError();
+    r = unsupported !== undefined ? { addon: null, error: unsupported } : loadFrom(path);
+    explicitLoads.set(path, r);
+  }
+  return r;
+}
+
+/** Why the addon (from `path`, else the default search) is unavailable; '' when it loaded. */
+export function nativeError(path?: string): string {
+  if (path !== undefined) return loadExplicit(path).error;
+  loadNative();
+  return addonError;
 }

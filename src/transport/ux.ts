@@ -9,7 +9,7 @@ import type { Address } from './address';
 import { formatAddress, parseAddress } from './address';
 import { MAX_FRAME_PAYLOAD } from './framing';
 import type { NativeAddon, NativeError, NativeHandle, PeerInfo, SocketName } from './native';
-import { addonError, loadNative } from './native';
+import { loadNative, nativeError } from './native';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
 
 export type UxAddress = Extract<Address, { transport: 'ux' | 'uxf' }>;
@@ -29,9 +29,10 @@ export class UxError extends Error {
   constructor(message: string, readonly code: string) { super(message); }
 }
 
-function requireAddon(address: string): NativeAddon {
-  const addon = loadNative();
-  if (addon === null) throw new UxError(`${address}: ${addonError}`, 'ENOTSUP');
+/** The addon (from `path` if given, else the default search) or a UxError ENOTSUP saying why not. */
+function requireAddon(address: string, path?: string): NativeAddon {
+  const addon = loadNative(path);
+  if (addon === null) throw new UxError(`${address}: ${nativeError(path)}`, 'ENOTSUP');
   return addon;
 }
 
@@ -237,12 +238,13 @@ export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler)
  * Client side: connects to a ux:/uxf: server. Like XCM the socket is
  * auto-bound to a kernel-chosen abstract name (SO_PASSCRED), which the
  * server reports as our address. remoteAddress is the server's address.
+ * `nativeAddon` names the addon file to use instead of searching for it.
  */
-export async function connectUx(address: string | UxAddress): Promise<MessageConnection> {
+export async function connectUx(address: string | UxAddress, nativeAddon?: string): Promise<MessageConnection> {
   const addr = typeof address === 'string' ? parseAddress(address) : address;
   if (addr.transport !== 'ux' && addr.transport !== 'uxf') throw new UxError(`${formatAddress(addr)}: not a ux: or uxf: address`, 'EINVAL');
   const text = formatAddress(addr);
-  const addon = requireAddon(text);
+  const addon = requireAddon(text, nativeAddon);
   for (let attempt = 0; ; attempt++) {
     try {
       return new UxConnection(addon, addon.connect(addr.name, addr.transport === 'ux'), text);

@@ -373,7 +373,7 @@ t('attach never fails for a missing domain file or server; client-side checks th
   assert.is(code(() => ctx.subscribe('', () => {})), PafErrorCode.INVALID_FILTER_SYNTAX);
   assert.is(code(() => ctx.subscribe(`(a=${'x'.repeat(8200)})`, () => {})), PafErrorCode.FILTER_TOO_LARGE);
   assert.is(code(() => ctx.publish({ big: 'x'.repeat(32768) })), PafErrorCode.PROPS_TOO_LARGE);
-  assert.throws(() => ctx.publish({ n: 1.5 }), TypeError);
+  assert.is(code(() => ctx.publish({ n: 1.5 })), PafErrorCode.INVALID_ARGUMENT);
   assert.is(code(() => ctx.modify(5n, { a: 1 })), PafErrorCode.GENERIC);
   const svc = ctx.publish({ a: 'x' }, { ttl: 0.5 });
   assert.is(svc.ttl, 1, 'a TTL between 0 and 1 becomes 1');

@@ -1,31 +1,65 @@
-// The README's client library example, run against a real pafd: the
-// example a newcomer copies must work as written.
+// The README's client library example, byte for byte, run by node
+// against a real pafd: the example a newcomer copies must work as written.
+// It imports 'pathfinder-ts', so it runs in a scratch directory whose
+// node_modules/pathfinder-ts is a link to this repository (the package's
+// exports map and the built dist/lib/); npm-package.test.ts does the same
+// with a real `npm pack` + `npm install`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { attach } from '../../src/client';
-import { startPafd } from '../helpers/pafd';
+import { WireClient } from '../../src/client';
+import { startPafd, tempDir } from '../helpers/pafd';
 
-test('README client example publishes, sees its own service, modifies and detaches', async () => {
-  const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
-  assert.ok(readme.includes("const ctx = await attach({ servers: ['tcp:127.0.0.1:4711'] });"), 'README example changed: update this test');
+/** The first ```js block of the README's "Client library" section. */
+function readmeExample(readme: string): string {
+  const section = readme.indexOf('\n## Client library\n');
+  assert.ok(section >= 0, 'README has no "## Client library" section');
+  const m = /\n```js\n([\s\S]*?)\n```\n/.exec(readme.slice(section));
+  assert.ok(m, 'no ```js block in the Client library section');
+  return `${m![1]}\n`;
+}
+
+function run(cwd: string, file: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('README client example: publishes, sees its service appear and change, detaches', async () => {
+  const example = readmeExample(readFileSync(join(process.cwd(), 'README.md'), 'utf8'));
+  assert.ok(example.includes("from 'pathfinder-ts'"), 'the example imports the package');
+  const scratch = tempDir('paf-readme-');
+  mkdirSync(join(scratch, 'node_modules'));
+  symlinkSync(process.cwd(), join(scratch, 'node_modules', 'pathfinder-ts'), 'dir');
+  writeFileSync(join(scratch, 'example.mjs'), example);
+  const domains = join(scratch, 'domains.d');
+  mkdirSync(domains);
   const pafd = await startPafd(['tcp:127.0.0.1:0']);
   try {
-    const ctx = await attach({ servers: [pafd.addresses[0]] });
-    const events: string[] = [];
-    const seen = new Promise<void>((resolve) => {
-      ctx.subscribe('(name=billing)', (event) => {
-        events.push(`${event.type} ${event.props.get('port')?.[0]}`);
-        if (events.length === 2) resolve();
-      });
-    });
-    const service = ctx.publish({ name: 'billing', port: 8443 }, { ttl: 30 });
-    await ctx.whenSynced();
-    service.modify({ name: 'billing', port: 8444 });
-    await seen;
-    assert.equal(events, ['appeared 8443', 'modified 8444']);
-    await ctx.detach();
+    writeFileSync(join(domains, 'example'), `${pafd.addresses[0]}\n`);
+    const r = await run(scratch, 'example.mjs', { PAF_DOMAINS: domains });
+    assert.is(r.code, 0, r.stderr);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(events.map((e) => [e.type, e.props]), [
+      ['appeared', { name: ['billing'], port: [8443] }],
+      ['modified', { name: ['billing'], port: [8444] }],
+    ]);
+    assert.is(events[0].serviceId, events[1].serviceId);
+    assert.match(events[0].serviceId, /^0x[0-9a-f]+$/);
+    assert.equal([events[0].generation, events[1].generation], ['0', '1']);
+    // The example's detach unpublished the service on the server.
+    const observer = await WireClient.connect(pafd.addresses[0]);
+    try {
+      assert.equal(await observer.services(), []);
+    } finally {
+      observer.close();
+    }
   } finally {
     await pafd.stop();
   }

@@ -1,14 +1,14 @@
 // The shipped board configurations (targets/*.yaml) are valid pafd
 // configurations with the properties docs/PACKAGING.md promises, each board
-// has its environment file with the heap flags, and a single executable
-// finds its addon beside itself.
+// has its environment file with the heap flags. (That a single executable
+// finds its addon beside itself is proved on the executables by
+// build/test-targets.mjs.)
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/config';
-import { addonCandidates } from '../../src/transport/native';
 
 const TARGETS = join(process.cwd(), 'targets');
 const yamlFiles = readdirSync(TARGETS).filter((f) => f.endsWith('.yaml')).sort();
@@ -75,22 +75,6 @@ test('each board has an environment file whose NODE_OPTIONS caps the old space',
     assert.ok(m, `${b}.env: NODE_OPTIONS="..."`);
     const heap = /--max-old-space-size=(\d+)\b/.exec(m![1]!);
     assert.ok(heap && Number(heap[1]) > 0, `${b}.env: ${m![1]}`);
-  }
-});
-
-test('the addon is also looked for beside the executable (single executable applications)', () => {
-  const saved = process.env.PAF_NATIVE_ADDON;
-  delete process.env.PAF_NATIVE_ADDON;
-  try {
-    const c = addonCandidates();
-    const besideExe = join(dirname(process.execPath), 'native', process.arch, 'paf_native.node');
-    const at = c.indexOf(besideExe);
-    assert.ok(at >= 0, c.join('\n'));
-    // Right after the script's own native/<arch>/ (or merged with it when they coincide).
-    assert.ok(at <= 1, `position ${at}`);
-    assert.is(new Set(c).size, c.length);
-  } finally {
-    if (saved !== undefined) process.env.PAF_NATIVE_ADDON = saved;
   }
 });
 
