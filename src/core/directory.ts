@@ -36,6 +36,13 @@ export interface DirectoryStats {
   expired: number;
 }
 
+/**
+ * An orphan's deadline is at most this many seconds away (about 136
+ * years): a TTL from the wire may be up to 2^63−1 s, and a deadline must
+ * stay a plain, exactly comparable number.
+ */
+export const MAX_ORPHAN_TTL = 2 ** 32;
+
 const MATCH_APPEARED = '"match-type":"appeared"';
 const MATCH_MODIFIED = '"match-type":"modified"';
 
@@ -92,7 +99,7 @@ export class Directory {
       const orphan = new OrphanTimer(service, since);
       service.orphan = orphan;
       this.orphanCount++;
-      this.orphans.schedule(orphan, now + Number(service.ttl));
+      this.orphans.schedule(orphan, now + Math.min(Number(service.ttl), MAX_ORPHAN_TTL));
       this.announceModified(service, service.props);
     }
     session.unbindAll();

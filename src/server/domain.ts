@@ -22,6 +22,7 @@ import type { TlsFiles } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
 import { ClientConnection } from './connection';
 import { DomainCounters, closeCategory } from './metrics';
+import { DomainTimer } from './domain-timer';
 
 export interface DomainSettings {
   name?: string;
@@ -41,18 +42,6 @@ const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
   'protocol-error': 'info', 'message-too-large': 'info', 'internal-error': 'error',
 };
 
-/** Timer slack: setTimeout has millisecond granularity. */
-const TIMER_SLACK_MS = 1;
-/**
- * The domain timer fires on slots of this many milliseconds (of the
- * monotonic clock), never earlier than the deadline it serves. With
- * 20,000 tracking clients a deadline falls due about every millisecond;
- * firing per deadline woke the process 1,300 times a second for two
- * track queries each. On 20 ms slots one wake-up handles every deadline
- * of the slot. Being up to 20 ms late is far inside the liveness windows
- * (multiples of 0.05 · max_idle ≥ 50 ms) and the orphan TTLs (seconds).
- */
-export const TIMER_SLOT_MS = 20;
 /** Connections beyond its client limit a user may hold while connecting (at least). */
 const USER_PENDING_CONNECTIONS = 8;
 
@@ -68,8 +57,8 @@ export class DomainServer {
   readonly listeners: MessageListener[] = [];
   /** Traffic counters (plain increments; read by the metrics endpoint). */
   readonly counters = new DomainCounters();
-  private timer: NodeJS.Timeout | undefined = undefined;
-  private timerDue = Infinity;
+  /** The one timer serving every deadline of the domain. */
+  private readonly timer: DomainTimer;
   private stopping = false;
 
   constructor(
@@ -79,6 +68,9 @@ export class DomainServer {
   ) {
     this.directory = new Directory(clock, new ResourceLimits(settings.limits.total, settings.limits.user));
     this.liveness = new Liveness(clock, settings.idle);
+    this.timer = new DomainTimer(clock,
+      () => Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey()),
+      () => this.onTimer());
   }
 
   /** Prefix for log lines: the domain name if it has one. */
@@ -194,32 +186,20 @@ export class DomainServer {
 
   /** Arms the domain's one timer for the earliest deadline, if that is sooner than what is armed. */
   reschedule(): void {
-    const next = Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey());
-    if (next === Infinity) return;
-    const slot = (Math.ceil((next * 1000 + TIMER_SLACK_MS) / TIMER_SLOT_MS) * TIMER_SLOT_MS) / 1000;
-    if (slot >= this.timerDue) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDue = slot;
-    const delayMs = Math.max(0, Math.ceil((slot - this.clock.now()) * 1000));
-    this.timer = setTimeout(() => this.onTimer(), delayMs);
+    this.timer.reschedule();
   }
 
   private onTimer(): void {
-    this.timer = undefined;
-    this.timerDue = Infinity;
     this.liveness.fire((session, reason) => session.terminate(reason));
     const expired = this.directory.expireOrphans();
     if (expired) this.log.debug(`${this.label}${expired} orphan service(s) expired`);
-    this.reschedule();
   }
 
   /** Closes every connection (orphaning their services) and every server socket. */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const c of [...this.connections]) c.close('server shutting down');
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDue = Infinity;
+    this.timer.stop();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners.length = 0;
   }
