@@ -4,6 +4,7 @@
 // TTLs). Nothing is shared between domains (semantics.md §9).
 
 import type { Clock } from '../core/clock';
+import { ConnectionAdmission } from '../core/admission';
 import { Directory } from '../core/directory';
 import type { IdleLimits } from '../core/liveness';
 import { Liveness } from '../core/liveness';
@@ -42,8 +43,6 @@ const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
   'protocol-error': 'info', 'message-too-large': 'info', 'internal-error': 'error',
 };
 
-/** Connections beyond its client limit a user may hold while connecting (at least). */
-const USER_PENDING_CONNECTIONS = 8;
 
 let nextSerial = 1;
 
@@ -52,8 +51,8 @@ export class DomainServer {
   readonly liveness: Liveness;
   /** Every open connection of the domain, handshaked or not. */
   readonly connections = new Set<ClientConnection>();
-  /** Open connections per user, hello or not: per-user admission. */
-  private readonly userConnections = new Map<string, number>();
+  /** Open connections in total and per user, hello or not. */
+  private readonly admission = new ConnectionAdmission();
   readonly listeners: MessageListener[] = [];
   /** Traffic counters (plain increments; read by the metrics endpoint). */
   readonly counters = new DomainCounters();
@@ -124,31 +123,19 @@ export class DomainServer {
       conn.close('server stopping');
       return;
     }
-    // Connection admission (semantics.md §8.3): the total client limit also
-    // caps open connections, hello or not. Node cannot leave a connection
-    // waiting in the kernel backlog, so the excess one is closed at once.
-    const cap = this.settings.limits.total.clients;
-    if (cap !== undefined && this.connections.size >= cap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${this.connections.size} connections open, client limit ${cap}`);
+    // Connection admission (src/core/admission.ts): the total client limit
+    // also caps open connections, hello or not, and silent connections
+    // take slots of their user's quota, so one user cannot lock others out.
+    const { total, user } = this.settings.limits;
+    const refusal = this.admission.admit(conn.user, total, user);
+    if (refusal) {
+      this.log.warning(refusal.scope === 'total'
+        ? `${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${refusal.held} connections open, client limit ${refusal.limit}`
+        : `${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${refusal.held} connections of this user open, limit ${refusal.limit}`);
       this.counters.connectionClosed('connection-limit');
-      conn.close('connection limit reached');
+      conn.close(refusal.scope === 'total' ? 'connection limit reached' : 'per-user connection limit reached');
       return;
     }
-    // Per-user admission: a user may hold its client limit in live
-    // connections plus as many again (at least USER_PENDING_CONNECTIONS)
-    // connecting or retrying a hello. Without it one user could fill the
-    // total limit above with hellos that fail insufficient-resources (each
-    // stays open until its 2 s handshake deadline) and lock everyone else
-    // out (docs/RELIABILITY.md).
-    const userCap = this.userConnectionCap();
-    const held = this.userConnections.get(conn.user) ?? 0;
-    if (userCap !== undefined && held >= userCap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${held} connections of this user open, limit ${userCap}`);
-      this.counters.connectionClosed('connection-limit');
-      conn.close('per-user connection limit reached');
-      return;
-    }
-    this.userConnections.set(conn.user, held + 1);
     let client: ClientConnection | undefined = undefined;
     const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => client!.send(m));
     client = new ClientConnection(this, session, conn);
@@ -158,19 +145,11 @@ export class DomainServer {
     this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress} (user ${conn.user})`);
   }
 
-  /** Connections one user may hold at once, or undefined without a per-user client limit. */
-  private userConnectionCap(): number | undefined {
-    const perUser = this.settings.limits.user.clients;
-    return perUser === undefined ? undefined : perUser + Math.max(perUser, USER_PENDING_CONNECTIONS);
-  }
-
   /** Bookkeeping once a connection is gone (called by ClientConnection). */
   closed(client: ClientConnection, reason: string | undefined): void {
     if (!this.connections.delete(client)) return;
     const session = client.session;
-    const held = (this.userConnections.get(session.user) ?? 1) - 1;
-    if (held > 0) this.userConnections.set(session.user, held);
-    else this.userConnections.delete(session.user);
+    this.admission.release(session.user);
     session.closed = true;
     this.liveness.forget(session);
     const category = closeCategory(reason);
