@@ -260,6 +260,7 @@ export class Directory {
     session.subscriptions.set(id, sub);
     session.open.set(taId, 'subscribe');
     this.index.add(sub, filter);
+    this.serviceIndex.retain(this.index.guardOf(sub) ?? null);
     return sub;
   }
 
@@ -294,6 +295,7 @@ export class Directory {
 
   private dropSubscription(sub: Subscription): void {
     this.subscriptions.delete(sub.id);
+    this.serviceIndex.release(this.index.guardOf(sub) ?? null);
     this.index.remove(sub);
     this.limits.release('subscriptions', sub.session.user);
   }
