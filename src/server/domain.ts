@@ -83,6 +83,8 @@ export class DomainServer {
       for (const socket of this.settings.sockets) {
         const addr = parseAddress(socket.addr);
         const listener = await this.listen(addr, socket);
+        listener.onAcceptError = (code) => this.log.warning(
+          `${this.label}accepting on ${listener.address} failed: ${code}; pausing accepts briefly (logged once until an accept succeeds)`);
         this.listeners.push(listener);
         this.log.info(`${this.label}listening on ${listener.address}`);
       }
