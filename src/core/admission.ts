@@ -10,8 +10,10 @@
 //   not: a silent connection takes a slot of its user's quota, so a user
 //   at its client limit keeps only a few spare connections for hellos
 //   that will fail and for reconnects whose old connection is not yet gone;
-// - one user never holds more than T − ⌊T/8⌋, so whatever U is, one
-//   eighth of the total stays for the other users.
+// - with a per-user limit, one user never holds more than T − ⌊T/8⌋, so
+//   even with U close to T one eighth of the total stays for the other
+//   users. Without a per-user limit the operator chose to let one user
+//   take everything (and conformance H14 fills the total from one address).
 
 import type { Limits } from './limits';
 
@@ -28,10 +30,9 @@ export type Refusal =
 export function userConnectionCap(total: Limits, user: Limits): number | undefined {
   const t = total.clients;
   const u = user.clients;
-  const byUser = u === undefined ? Infinity : u + USER_PENDING_CONNECTIONS;
-  const byTotal = t === undefined ? Infinity : t - Math.floor(t / TOTAL_RESERVE_SHARE);
-  const cap = Math.min(byUser, byTotal);
-  return cap === Infinity ? undefined : cap;
+  if (u === undefined) return undefined;
+  const byUser = u + USER_PENDING_CONNECTIONS;
+  return t === undefined ? byUser : Math.min(byUser, t - Math.floor(t / TOTAL_RESERVE_SHARE));
 }
 
 export class ConnectionAdmission {

@@ -66,9 +66,9 @@ test('silent connections count against the user: 127.0.0.1 holds U + 8, 127.0.0.
   });
 });
 
-test('without a per-user limit one address leaves an eighth of the total to the others', async () => {
+test('a per-user limit as high as the total: one address leaves an eighth of it to the others', async () => {
   const T = 16;
-  await withPafd(config(T), async (pafd, address) => {
+  await withPafd(config(T, T), async (pafd, address) => {
     const held: WireClient[] = [];
     try {
       for (let i = 0; i < T - T / 8; i++) held.push(await WireClient.connect(address));

@@ -23,12 +23,19 @@ test('the board limits (total 200, user 100): one address holds 108, another sti
   assert.is(a.size, 200);
 });
 
-test('without a per-user limit one user still leaves an eighth of the total', () => {
+test('a per-user limit as high as the total still leaves an eighth of it to the others', () => {
   const a = new ConnectionAdmission();
-  assert.is(fill(a, 'x', { clients: 64 }, {}), 56);
-  assert.is(fill(a, 'y', { clients: 64 }, {}), 8);
-  assert.is(userConnectionCap({ clients: 1 }, {}), 1, 'a one-connection domain still admits one');
-  assert.is(userConnectionCap({ clients: 0 }, {}), 0);
+  assert.is(fill(a, 'x', { clients: 64 }, { clients: 64 }), 56);
+  assert.is(fill(a, 'y', { clients: 64 }, { clients: 64 }), 8);
+  assert.is(userConnectionCap({ clients: 1 }, { clients: 1 }), 1, 'a one-connection domain still admits one');
+  assert.is(userConnectionCap({ clients: 0 }, { clients: 5 }), 0);
+});
+
+test('without a per-user limit one user may fill the total (conformance H14)', () => {
+  const a = new ConnectionAdmission();
+  assert.is(userConnectionCap({ clients: 250 }, {}), undefined);
+  assert.is(fill(a, 'x', { clients: 250 }, {}), 250);
+  assert.equal(a.admit('y', { clients: 250 }, {}), { scope: 'total', held: 250, limit: 250 });
 });
 
 test('a user limit far below the total is the binding one', () => {
