@@ -21,7 +21,8 @@ import { listenUtls } from '../transport/utls';
 import { listenUx } from '../transport/ux';
 import type { TlsFiles } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
-import { ClientConnection } from './connection';
+import { ClientConnection, WORK_SLICE_MS } from './connection';
+import { TimeSlice } from '../core/walk';
 import { DomainCounters, closeCategory } from './metrics';
 import { DomainTimer } from './domain-timer';
 
@@ -56,6 +57,8 @@ export class DomainServer {
   readonly listeners: MessageListener[] = [];
   /** Traffic counters (plain increments; read by the metrics endpoint). */
   readonly counters = new DomainCounters();
+  /** Time slice of one request's listing or burst per turn (reused). */
+  readonly slice: TimeSlice;
   /** The one timer serving every deadline of the domain. */
   private readonly timer: DomainTimer;
   private stopping = false;
@@ -67,6 +70,7 @@ export class DomainServer {
   ) {
     this.directory = new Directory(clock, new ResourceLimits(settings.limits.total, settings.limits.user));
     this.liveness = new Liveness(clock, settings.idle);
+    this.slice = new TimeSlice(clock, WORK_SLICE_MS / 1000);
     this.timer = new DomainTimer(clock,
       () => Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey()),
       () => this.onTimer());
