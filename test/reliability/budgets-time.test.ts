@@ -36,9 +36,11 @@ const ORPHAN_WATCH_MS = load(3000, 10_000);
 /** Services of the heavy listings (the board allows 2500 per user). */
 const HEAVY_SERVICES = load(1000, 2500);
 /** `services` requests pipelined at once. */
-const HEAVY_REQUESTS = load(4, 16);
+const HEAVY_REQUESTS = load(8, 16);
 /** Operands of the heavy filter: expensive substring matches, far from any cap. */
 const HEAVY_OPERANDS = 256;
+/** The bystander's ping p99 during the heavy listings: far below one listing's cost. */
+const PING_P99_MAX_MS = 100;
 /** A refused connection is closed at accept; the handshake deadline takes 2 s or more. */
 const REFUSED_WITHIN_MS = 1000;
 
@@ -211,8 +213,10 @@ test('heavy services requests pipelined: the bystander keeps getting fast pings'
     await finish(pafd, rss, address);
     figure('budgets: heavy services listings', `${HEAVY_REQUESTS} pipelined services requests, ${HEAVY_OPERANDS}-operand substring filter, ${HEAVY_SERVICES} services of 2 KB`,
       `all listed in ${heavyS.toFixed(1)} s; bystander ${p.summary()}; peak RSS ${mib(rss.max)}`);
-    // Speed is the benchmark's business; this only rules out a blocked event loop.
+    // Speed is the benchmark's business; this only rules out an event loop
+    // blocked for a whole listing (before slicing: p99 0.25–0.4 s short, 2.7 s long).
     assert.ok(p.rtts.length > 0, 'the bystander got pings through during the listings');
+    assert.ok(p.p99 <= PING_P99_MAX_MS, `bystander ${p.summary()}`);
   } finally {
     await probe.current?.stop();
     rss.stop();
