@@ -134,8 +134,8 @@ export class ClientConnection {
 
   /**
    * Runs a request's work (a listing, an initial burst) a time slice per
-   * turn: the first slice now, the rest from setImmediate, paused while
-   * the client has not read OUTPUT_HIGH_WATER of it. No further request of
+   * turn: the first slice now, the rest from setImmediate, waiting while
+   * WORK_OUTPUT_LIMIT of output is unread. No further request of
    * this client is read before the work is done (protocol.md §4.4).
    */
   runInTurns(job: Job): void {
