@@ -21,7 +21,12 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-const run = loadNative() === null ? test.skip : test;
+function hasPrlimit(): boolean {
+  try { execFileSync('prlimit', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+/** Needs our addon (ux) and util-linux's prlimit. */
+const run = loadNative() === null || !hasPrlimit() ? test.skip : test;
 
 run('EMFILE on a ux listener: logged once, no spinning, accepting again once descriptors are back', async () => {
   const name = `ux:paf-accept-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
