@@ -173,7 +173,7 @@ function parseServer(item: JsonValue, where: string): ServerEntry {
 export async function readDomainFile(dir: string, domain: string): Promise<ServerEntry[]> {
   if (!isDomainName(domain)) throw new DomainFileError(`${JSON.stringify(domain)} is not a domain name`);
   const path = join(dir, domain);
-  const bytes = await readBounded(path);
+  const bytes = await readDomainFileBytes(path);
   try {
     return parseDomainFile(decodeUtf8(bytes));
   } catch (err) {
@@ -182,16 +182,18 @@ export async function readDomainFile(dir: string, domain: string): Promise<Serve
 }
 
 /**
- * The bytes of a regular file below MAX_DOMAIN_FILE_SIZE. Opened without
- * blocking (a FIFO put there must not hang the open until a writer
- * comes), checked to be a regular file of an acceptable size before any
- * read (a device like /dev/zero never ends), and read up to the limit
- * only (the file may grow while we read).
+ * The bytes of a domain file: a regular file below MAX_DOMAIN_FILE_SIZE.
+ * Opened without blocking (a FIFO put there must not hang the open until
+ * a writer comes), checked to be a regular file of an acceptable size
+ * before any read (a device like /dev/zero never ends), and read up to
+ * the limit only (the file may grow while we read). Throws the fs error
+ * (ENOENT; EISDIR for a directory) or DomainFileError.
  */
-async function readBounded(path: string): Promise<Buffer> {
+export async function readDomainFileBytes(path: string): Promise<Buffer> {
   const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = await file.stat();
+    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' });
     if (!st.isFile()) throw new DomainFileError(`${path}: not a regular file`);
     if (st.size >= MAX_DOMAIN_FILE_SIZE) throw new DomainFileError(`${path}: ${st.size} bytes, the limit is ${MAX_DOMAIN_FILE_SIZE - 1}`);
     const buf = Buffer.alloc(MAX_DOMAIN_FILE_SIZE);

@@ -11,6 +11,7 @@ import {
 } from '../../src/client/domain-files';
 import { envTtl, readSettings } from '../../src/client/env';
 import { linkIdleLimits } from '../../src/client/link';
+import { readPafcDomain } from '../../src/cli/pafc/target';
 
 function rejects(text: string, why: RegExp): void {
   assert.throws(() => parseDomainFile(text), (err: Error) => err instanceof DomainFileError && why.test(err.message));
@@ -89,13 +90,30 @@ test('readDomainFile: a FIFO, a device or a directory is refused before any read
   execFileSync('mkfifo', [join(dir, 'fifo')]);
   symlinkSync('/dev/zero', join(dir, 'zero'));
   mkdirSync(join(dir, 'sub'));
-  for (const name of ['fifo', 'zero', 'sub']) {
+  for (const [name, why] of [['fifo', /not a regular file/], ['zero', /not a regular file/], ['sub', /EISDIR/]] as const) {
     const outcome = await Promise.race([
       readDomainFile(dir, name).then(() => 'accepted', (err: Error) => err.message),
       new Promise<string>((r) => setTimeout(() => r('hung'), 2000).unref()),
     ]);
-    assert.match(outcome, /not a regular file/, name);
+    assert.match(outcome, why, name);
   }
+});
+
+test('pafc\'s reader: a FIFO or a device is an invalid domain file, a directory none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paf-domains-'));
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  symlinkSync('/dev/zero', join(dir, 'zero'));
+  mkdirSync(join(dir, 'sub'));
+  for (const name of ['fifo', 'zero']) {
+    const outcome = await Promise.race([
+      readPafcDomain(dir, name).then(() => 'accepted', (err: Error) => `${err.name}: ${err.message}`),
+      new Promise<string>((r) => setTimeout(() => r('hung'), 2000).unref()),
+    ]);
+    assert.match(outcome, /DomainFileError: .*not a regular file/, name);
+  }
+  assert.is(await readPafcDomain(dir, 'sub'), undefined);
+  writeFileSync(join(dir, 'd'), 'tcp:127.0.0.1:1 \n');
+  assert.equal(await readPafcDomain(dir, 'd'), [{ address: 'tcp:127.0.0.1:1' }]);
 });
 
 test('a domain file\'s idle limits keep the 1 s floor', () => {
