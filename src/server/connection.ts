@@ -150,6 +150,11 @@ export class ClientConnection {
     if (job === undefined) return;
     if (this.session.closed) { this.job = undefined; return; }
     if (this.transport.queuedBytes >= WORK_OUTPUT_LIMIT) { this.jobWaitsForDrain = true; return; }
+    // The client reads what its request produces (or the job would wait
+    // above) while its own messages wait unread behind the job: it is
+    // alive, and must not be idled out for a long listing.
+    this.domain.liveness.activity(this.session);
+    this.domain.reschedule();
     if (!job.step(this.domain.slice.begin())) {
       setImmediate(() => this.continueJob());
       return;
