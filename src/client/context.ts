@@ -15,7 +15,7 @@ import { propsEqual } from '../core/props';
 import type { ServerEntry } from './domain-files';
 import { diffServers, domainsDirectory, readDomainFile } from './domain-files';
 import type { ClientSettings } from './env';
-import { envTtl, normalizeTtl, readSettings } from './env';
+import { IDLE_FLOOR, envTtl, normalizeTtl, readSettings } from './env';
 import { PafError, PafErrorCode } from './errors';
 import type { LinkHost, LinkSettings, LinkState, LocalService, LocalSubscription } from './link';
 import { Link } from './link';
@@ -302,7 +302,7 @@ export class Context extends EventEmitter<ContextEvents> {
     super();
     this.env = opts.env ?? process.env;
     const fromEnv = readSettings(this.env);
-    const idleMin = Math.max(1, opts.idleMin ?? fromEnv.idleMin);
+    const idleMin = Math.max(IDLE_FLOOR, opts.idleMin ?? fromEnv.idleMin);
     const reconnectMin = opts.reconnectMin ?? fromEnv.reconnectMin;
     this.settings = {
       domainsDir: domainsDirectory(this.env, opts.domainsDir),

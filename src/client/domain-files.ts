@@ -4,7 +4,8 @@
 // object with per-server options. A file that fails any check is rejected
 // as a whole, so a half-written file never replaces a good configuration.
 
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonObject, JsonValue } from '../core/json';
 import { decodeUtf8, parseJson } from '../core/json';
@@ -165,18 +166,47 @@ function parseServer(item: JsonValue, where: string): ServerEntry {
 
 /**
  * Reads and parses the domain file `domain` in `dir`. Throws on any
- * problem: a missing or unreadable file (the fs error), one of 64 KiB or
- * more, invalid UTF-8 or contents (DomainFileError).
+ * problem: a missing or unreadable file (the fs error), one that is not a
+ * regular file, one of 64 KiB or more, invalid UTF-8 or contents
+ * (DomainFileError).
  */
 export async function readDomainFile(dir: string, domain: string): Promise<ServerEntry[]> {
   if (!isDomainName(domain)) throw new DomainFileError(`${JSON.stringify(domain)} is not a domain name`);
   const path = join(dir, domain);
-  const bytes = await readFile(path);
-  if (bytes.length >= MAX_DOMAIN_FILE_SIZE) throw new DomainFileError(`${path}: ${bytes.length} bytes, the limit is ${MAX_DOMAIN_FILE_SIZE - 1}`);
+  const bytes = await readDomainFileBytes(path);
   try {
     return parseDomainFile(decodeUtf8(bytes));
   } catch (err) {
     throw new DomainFileError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The bytes of a domain file: a regular file below MAX_DOMAIN_FILE_SIZE.
+ * Opened without blocking (a FIFO put there must not hang the open until
+ * a writer comes), checked to be a regular file of an acceptable size
+ * before any read (a device like /dev/zero never ends), and read up to
+ * the limit only (the file may grow while we read). Throws the fs error
+ * (ENOENT; EISDIR for a directory) or DomainFileError.
+ */
+export async function readDomainFileBytes(path: string): Promise<Buffer> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await file.stat();
+    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' });
+    if (!st.isFile()) throw new DomainFileError(`${path}: not a regular file`);
+    if (st.size >= MAX_DOMAIN_FILE_SIZE) throw new DomainFileError(`${path}: ${st.size} bytes, the limit is ${MAX_DOMAIN_FILE_SIZE - 1}`);
+    const buf = Buffer.alloc(MAX_DOMAIN_FILE_SIZE);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await file.read(buf, length, buf.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length >= MAX_DOMAIN_FILE_SIZE) throw new DomainFileError(`${path}: grew past the limit of ${MAX_DOMAIN_FILE_SIZE - 1} bytes while read`);
+    }
+    return buf.subarray(0, length);
+  } finally {
+    await file.close();
   }
 }
 

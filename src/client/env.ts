@@ -34,7 +34,7 @@ const DEFAULTS = {
 } as const;
 
 /** The lowest idle limit libpaf accepts. */
-const IDLE_FLOOR = 1;
+export const IDLE_FLOOR = 1;
 
 /** A complete decimal floating-point number, as strtod would consume all of it (no hex, inf or nan). */
 const FLOAT_SYNTAX = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

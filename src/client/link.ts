@@ -18,6 +18,7 @@ import { connect } from '../transport/connect';
 import type { MessageConnection } from '../transport/types';
 import type { ServerEntry } from './domain-files';
 import { offeredVersions } from './domain-files';
+import { IDLE_FLOOR } from './env';
 import type { SourceId } from './merge';
 import type { Scheduler } from './scheduler';
 import { Task } from './scheduler';
@@ -44,6 +45,16 @@ export interface LinkSettings {
   idleMax: number;
   /** The addon file for ux:/uxf: (attach's nativeAddon option); default: searched. */
   nativeAddon?: string;
+}
+
+/**
+ * A link's idle limits: the server entry's, else the context's. The 1 s
+ * floor holds for a domain file's minIdleTime too: 0 there would make the
+ * hello deadline and the liveness timers fire back to back.
+ */
+export function linkIdleLimits(server: ServerEntry, settings: LinkSettings): { min: number; max: number } {
+  const min = Math.max(IDLE_FLOOR, server.minIdleTime ?? settings.idleMin);
+  return { min, max: Math.max(min, server.maxIdleTime ?? settings.idleMax) };
 }
 
 /** A service of the context as a link sees it. */
@@ -137,8 +148,7 @@ export class Link {
   private detachDone: (() => void) | undefined;
 
   constructor(readonly server: ServerEntry, private readonly host: LinkHost, private readonly settings: LinkSettings) {
-    this.idleMin = server.minIdleTime ?? settings.idleMin;
-    this.idleMax = Math.max(this.idleMin, server.maxIdleTime ?? settings.idleMax);
+    ({ min: this.idleMin, max: this.idleMax } = linkIdleLimits(server, settings));
     this.maxIdle = this.idleMax;
   }
 

@@ -17,6 +17,7 @@ import { Subscription } from './subscription';
 import { SubscriptionIndex } from './subscription-index';
 import { ServiceIndex } from './service-index';
 import { TimerQueue } from './timer-queue';
+import { WHOLE, Walk } from './walk';
 import { envelope } from '../protocol/encode';
 
 export type FailReason =
@@ -35,6 +36,16 @@ export interface DirectoryStats {
   notifications: number;
   expired: number;
 }
+
+/**
+ * An orphan's deadline is at most this many seconds away (about 136
+ * years): a TTL from the wire may be up to 2^63−1 s, and a deadline must
+ * stay a plain, exactly comparable number.
+ */
+export const MAX_ORPHAN_TTL = 2 ** 32;
+
+/** Orders a burst's services (their publish order). */
+const seqOf = (s: Service): number => s.seq;
 
 const MATCH_APPEARED = '"match-type":"appeared"';
 const MATCH_MODIFIED = '"match-type":"modified"';
@@ -92,7 +103,7 @@ export class Directory {
       const orphan = new OrphanTimer(service, since);
       service.orphan = orphan;
       this.orphanCount++;
-      this.orphans.schedule(orphan, now + Number(service.ttl));
+      this.orphans.schedule(orphan, now + Math.min(Number(service.ttl), MAX_ORPHAN_TTL));
       this.announceModified(service, service.props);
     }
     session.unbindAll();
@@ -253,20 +264,43 @@ export class Directory {
     session.subscriptions.set(id, sub);
     session.open.set(taId, 'subscribe');
     this.index.add(sub, filter);
+    this.serviceIndex.retain(this.index.guardOf(sub) ?? null);
     return sub;
   }
 
-  /** The initial burst: an `appeared` for every matching service, orphans included. */
-  announceExisting(sub: Subscription): void {
+  /**
+   * The initial burst: an `appeared` for every matching service, orphans
+   * included, as a walk the caller steps (in one go, or a time slice per
+   * turn for a large directory). While it is unfinished, changes to the
+   * services it has yet to visit send this subscription nothing: the burst
+   * reports them in their state when it gets there (a service removed
+   * before then is never reported), so no `modified` or `disappeared`
+   * ever comes before a service's `appeared`.
+   */
+  burst(sub: Subscription): Walk<Service> {
     // The guard the subscription index computed when it filed the subscription.
     const guard = this.index.guardOf(sub) ?? null;
     const candidates = this.serviceIndex.candidates(guard, this.services.values(), this.services.size);
-    for (const s of candidates ?? this.services.values()) {
-      if (sub.filter === null || matchFilter(sub.filter, s.props)) {
-        sub.session.send(sub.notifyPrefix + MATCH_APPEARED + this.stateBody(s));
-        this.stats.notifications++;
-      }
-    }
+    const walk: Walk<Service> = new Walk<Service>(
+      candidates ? candidates.values() : this.services.values(),
+      (s) => {
+        // Dropped (its connection closed) while the burst was under way.
+        if (sub.burst !== walk) return;
+        if (sub.filter === null || matchFilter(sub.filter, s.props)) {
+          sub.session.send(sub.notifyPrefix + MATCH_APPEARED + this.stateBody(s));
+          this.stats.notifications++;
+        }
+      },
+      (s) => this.services.get(s.id) === s,
+      () => { if (sub.burst === walk) sub.burst = undefined; },
+    );
+    sub.burst = walk;
+    return walk;
+  }
+
+  /** The whole initial burst at once. */
+  announceExisting(sub: Subscription): void {
+    this.burst(sub).step(WHOLE);
   }
 
   /**
@@ -287,6 +321,8 @@ export class Directory {
 
   private dropSubscription(sub: Subscription): void {
     this.subscriptions.delete(sub.id);
+    sub.burst = undefined;
+    this.serviceIndex.release(this.index.guardOf(sub) ?? null);
     this.index.remove(sub);
     this.limits.release('subscriptions', sub.session.user);
   }
@@ -311,6 +347,7 @@ export class Directory {
   private announceRemoved(s: Service): void {
     const body = `"match-type":"disappeared","service-id":${s.id}}`;
     this.index.forEachCandidate(s.props, (sub) => {
+      if (sub.burst !== undefined && sub.burst.waiting(s, seqOf)) return;
       if (sub.filter !== null && !matchFilter(sub.filter, s.props)) return;
       sub.session.send(sub.notifyPrefix + body);
       this.stats.notifications++;
@@ -324,6 +361,7 @@ export class Directory {
     const stateOf = () => (state ??= this.stateBody(s));
     if (oldProps === newProps || propsEqual(oldProps, newProps)) {
       this.index.forEachCandidate(newProps, (sub) => {
+        if (sub.burst !== undefined && sub.burst.waiting(s, seqOf)) return;
         if (sub.filter !== null && !matchFilter(sub.filter, newProps)) return;
         sub.session.send(sub.notifyPrefix + MATCH_MODIFIED + stateOf());
         this.stats.notifications++;
@@ -332,6 +370,7 @@ export class Directory {
     }
     const gone = `"match-type":"disappeared","service-id":${s.id}}`;
     this.index.forEachCandidate2(oldProps, newProps, (sub) => {
+      if (sub.burst !== undefined && sub.burst.waiting(s, seqOf)) return;
       const before = sub.filter === null || matchFilter(sub.filter, oldProps);
       const after = sub.filter === null || matchFilter(sub.filter, newProps);
       if (after) sub.session.send(sub.notifyPrefix + (before ? MATCH_MODIFIED : MATCH_APPEARED) + stateOf());

@@ -6,10 +6,13 @@
 // Services are filed by (prop name, value text), but only for the names
 // that some subscription's guard (filter-guard.ts) tests for equality, and
 // only from the first such subscription on: a directory nobody subscribes
-// to by equality pays nothing. A name once indexed stays indexed (a
-// client that subscribes and unsubscribes in a loop must not rebuild it
-// each time); at most MAX_INDEXED_NAMES names are, past that a subscribe
-// scans. The burst keeps the directory's order (publish order) by sorting
+// to by equality pays nothing. A name once indexed stays indexed while
+// there is room (a client that subscribes and unsubscribes in a loop must
+// not rebuild it each time); at most MAX_INDEXED_NAMES names are. When a
+// new name needs room, a name no live subscription tests (see retain) is
+// dropped, so junk subscriptions, once gone, cannot keep the index full
+// for the life of the process; only while every indexed name is in use
+// does a subscribe scan. The burst keeps the directory's order (publish order) by sorting
 // candidates on the sequence number each service gets when it is added.
 
 import type { Guard } from './filter-guard';
@@ -41,9 +44,16 @@ type Bucket<S> = S | Set<S>;
 export class ServiceIndex<S extends Indexed> {
   /** name → value text → services carrying it. */
   private readonly byName = new Map<string, Map<string, Bucket<S>>>();
+  /** name → equality atoms on it among the guards of live subscriptions. */
+  private readonly inUse = new Map<string, number>();
 
   get indexedNames(): number {
     return this.byName.size;
+  }
+
+  /** Whether services are filed by this name. */
+  indexes(name: string): boolean {
+    return this.byName.has(name);
   }
 
   /**
@@ -81,6 +91,25 @@ export class ServiceIndex<S extends Indexed> {
     return out;
   }
 
+  /** A subscription with this guard went live: its names may not be dropped from the index. */
+  retain(guard: Guard | null): void {
+    if (guard === null) return;
+    for (const atom of guard) {
+      if (atom.value !== null) this.inUse.set(atom.key, (this.inUse.get(atom.key) ?? 0) + 1);
+    }
+  }
+
+  /** A subscription retained with this guard is gone. */
+  release(guard: Guard | null): void {
+    if (guard === null) return;
+    for (const atom of guard) {
+      if (atom.value === null) continue;
+      const n = this.inUse.get(atom.key)!;
+      if (n > 1) this.inUse.set(atom.key, n - 1);
+      else this.inUse.delete(atom.key);
+    }
+  }
+
   /** A service entered the directory. */
   added(s: S): void {
     for (const [name, values] of this.byName) this.file(values, s, s.props.get(name));
@@ -102,11 +131,22 @@ export class ServiceIndex<S extends Indexed> {
   }
 
   private indexName(name: string, all: Iterable<S>): boolean {
-    if (this.byName.size >= MAX_INDEXED_NAMES) return false;
+    if (this.byName.size >= MAX_INDEXED_NAMES && !this.dropUnused()) return false;
     const values = new Map<string, Bucket<S>>();
     for (const s of all) this.file(values, s, s.props.get(name));
     this.byName.set(name, values);
     return true;
+  }
+
+  /** Drops the oldest indexed name that no live subscription tests; false if every one is in use. */
+  private dropUnused(): boolean {
+    for (const name of this.byName.keys()) {
+      if (!this.inUse.has(name)) {
+        this.byName.delete(name);
+        return true;
+      }
+    }
+    return false;
   }
 
   private file(values: Map<string, Bucket<S>>, s: S, props: readonly (string | bigint)[] | undefined): void {

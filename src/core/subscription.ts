@@ -4,12 +4,16 @@
 import type { Filter } from './filter';
 import type { Session } from './session';
 import { envelope } from '../protocol/encode';
+import type { Service } from './service';
+import type { Walk } from './walk';
 
 export class Subscription {
   /** '{"ta-cmd":"subscribe","ta-id":N,"msg-type":"notify",' */
   readonly notifyPrefix: string;
   /** Canonical filter text for listings; undefined = match-all. */
   readonly filterText: string | undefined;
+  /** The initial burst while it is under way (Directory.burst). */
+  burst: Walk<Service> | undefined = undefined;
 
   constructor(
     readonly id: bigint,

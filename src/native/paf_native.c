@@ -493,9 +493,12 @@ static void accept_ready(struct paf_sock *s) {
                 continue;
             if (err == EAGAIN || err == EWOULDBLOCK)
                 return;
-            if (err == EMFILE && s->st->reserve_fd >= 0) {
-                /* Out of descriptors: take the waiting connection with the
-                 * reserve and drop it, or the level-triggered poll would spin. */
+            if ((err == EMFILE || err == ENFILE) && s->st->reserve_fd >= 0) {
+                /* Out of descriptors (ours or the system's): take the waiting
+                 * connection with the reserve and drop it, or the
+                 * level-triggered poll would spin. Any other error (ENOMEM,
+                 * ENOBUFS) goes to JavaScript, which stops accepting for a
+                 * moment (src/transport/accept-guard.ts). */
                 close(s->st->reserve_fd);
                 s->st->reserve_fd = -1;
                 int shed = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);

@@ -13,6 +13,7 @@ import type { DomainServer } from './domain';
 import { HANDLERS } from './handlers';
 import { handleTrackInform } from './handlers/track';
 import { releaseMemorySoon } from './memory';
+import type { Job } from '../core/walk';
 
 /**
  * Stop reading requests from a client while this much output waits for it
@@ -34,6 +35,19 @@ export const OUTPUT_HARD_LIMIT = 64 << 20;
  * else's ping would wait behind it.
  */
 export const REQUESTS_PER_TURN = 64;
+/**
+ * Longest stretch one request's listing or initial burst runs before the
+ * other clients get a turn; the rest follows in later turns (src/core/walk.ts)
+ * while this client's further requests wait, so replies keep their order.
+ */
+export const WORK_SLICE_MS = 5;
+/**
+ * Such work goes on in later turns only while less than this waits for
+ * the client: a listing follows a slow reader at its pace instead of
+ * piling megabytes up. Well above OUTPUT_HIGH_WATER, so that a reader
+ * that keeps up never finds the socket empty between two slices.
+ */
+export const WORK_OUTPUT_LIMIT = 1 << 20;
 
 export class ClientConnection {
   /** Reading paused because output piled up. */
@@ -42,6 +56,10 @@ export class ClientConnection {
   private yielding = false;
   /** Requests handled since this chunk of input began (reset by a microtask). */
   private handled = 0;
+  /** A request's work that goes on in later turns; reading is paused until it ends. */
+  private job: Job | undefined = undefined;
+  /** The job waits for the client to read what it was sent so far. */
+  private jobWaitsForDrain = false;
 
   constructor(
     readonly domain: DomainServer,
@@ -110,8 +128,44 @@ export class ClientConnection {
     setImmediate(() => {
       this.yielding = false;
       this.handled = 0;
-      if (!this.paused) this.transport.resume();
+      this.resumeIfFree();
     });
+  }
+
+  /**
+   * Runs a request's work (a listing, an initial burst) a time slice per
+   * turn: the first slice now, the rest from setImmediate, waiting while
+   * WORK_OUTPUT_LIMIT of output is unread. No further request of
+   * this client is read before the work is done (docs/protocol.md §4.4).
+   */
+  runInTurns(job: Job): void {
+    if (job.step(this.domain.slice.begin())) return;
+    this.job = job;
+    this.transport.pause();
+    setImmediate(() => this.continueJob());
+  }
+
+  private continueJob(): void {
+    const job = this.job;
+    if (job === undefined) return;
+    if (this.session.closed) { this.job = undefined; return; }
+    if (this.transport.queuedBytes >= WORK_OUTPUT_LIMIT) { this.jobWaitsForDrain = true; return; }
+    // The client reads what its request produces (or the job would wait
+    // above) while its own messages wait unread behind the job: it is
+    // alive, and must not be idled out for a long listing.
+    this.domain.liveness.activity(this.session);
+    this.domain.reschedule();
+    if (!job.step(this.domain.slice.begin())) {
+      setImmediate(() => this.continueJob());
+      return;
+    }
+    this.job = undefined;
+    this.checkOutput();
+    this.resumeIfFree();
+  }
+
+  private resumeIfFree(): void {
+    if (!this.paused && !this.yielding && this.job === undefined && !this.session.closed) this.transport.resume();
   }
 
   /** The transaction state machine (docs/protocol.md §4.3) and the handler table. */
@@ -145,9 +199,14 @@ export class ClientConnection {
   }
 
   private drained(): void {
-    if (this.paused && this.transport.queuedBytes < OUTPUT_HIGH_WATER) {
+    if (this.transport.queuedBytes >= OUTPUT_HIGH_WATER) return;
+    if (this.jobWaitsForDrain) {
+      this.jobWaitsForDrain = false;
+      setImmediate(() => this.continueJob());
+    }
+    if (this.paused) {
       this.paused = false;
-      if (!this.yielding) this.transport.resume();
+      this.resumeIfFree();
     }
   }
 }

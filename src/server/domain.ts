@@ -4,6 +4,7 @@
 // TTLs). Nothing is shared between domains (docs/semantics.md §9).
 
 import type { Clock } from '../core/clock';
+import { ConnectionAdmission } from '../core/admission';
 import { Directory } from '../core/directory';
 import type { IdleLimits } from '../core/liveness';
 import { Liveness } from '../core/liveness';
@@ -20,8 +21,10 @@ import { listenUtls } from '../transport/utls';
 import { listenUx } from '../transport/ux';
 import type { TlsFiles } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
-import { ClientConnection } from './connection';
+import { ClientConnection, WORK_SLICE_MS } from './connection';
+import { TimeSlice } from '../core/walk';
 import { DomainCounters, closeCategory } from './metrics';
+import { DomainTimer } from './domain-timer';
 
 export interface DomainSettings {
   name?: string;
@@ -41,20 +44,6 @@ const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
   'protocol-error': 'info', 'message-too-large': 'info', 'internal-error': 'error',
 };
 
-/** Timer slack: setTimeout has millisecond granularity. */
-const TIMER_SLACK_MS = 1;
-/**
- * The domain timer fires on slots of this many milliseconds (of the
- * monotonic clock), never earlier than the deadline it serves. With
- * 20,000 tracking clients a deadline falls due about every millisecond;
- * firing per deadline woke the process 1,300 times a second for two
- * track queries each. On 20 ms slots one wake-up handles every deadline
- * of the slot. Being up to 20 ms late is far inside the liveness windows
- * (multiples of 0.05 · max_idle ≥ 50 ms) and the orphan TTLs (seconds).
- */
-export const TIMER_SLOT_MS = 20;
-/** Connections beyond its client limit a user may hold while connecting (at least). */
-const USER_PENDING_CONNECTIONS = 8;
 
 let nextSerial = 1;
 
@@ -63,13 +52,15 @@ export class DomainServer {
   readonly liveness: Liveness;
   /** Every open connection of the domain, handshaked or not. */
   readonly connections = new Set<ClientConnection>();
-  /** Open connections per user, hello or not: per-user admission. */
-  private readonly userConnections = new Map<string, number>();
+  /** Open connections in total and per user, hello or not. */
+  private readonly admission = new ConnectionAdmission();
   readonly listeners: MessageListener[] = [];
   /** Traffic counters (plain increments; read by the metrics endpoint). */
   readonly counters = new DomainCounters();
-  private timer: NodeJS.Timeout | undefined = undefined;
-  private timerDue = Infinity;
+  /** Time slice of one request's listing or burst per turn (reused). */
+  readonly slice: TimeSlice;
+  /** The one timer serving every deadline of the domain. */
+  private readonly timer: DomainTimer;
   private stopping = false;
 
   constructor(
@@ -79,6 +70,10 @@ export class DomainServer {
   ) {
     this.directory = new Directory(clock, new ResourceLimits(settings.limits.total, settings.limits.user));
     this.liveness = new Liveness(clock, settings.idle);
+    this.slice = new TimeSlice(clock, WORK_SLICE_MS / 1000);
+    this.timer = new DomainTimer(clock,
+      () => Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey()),
+      () => this.onTimer());
   }
 
   /** Prefix for log lines: the domain name if it has one. */
@@ -92,6 +87,8 @@ export class DomainServer {
       for (const socket of this.settings.sockets) {
         const addr = parseAddress(socket.addr);
         const listener = await this.listen(addr, socket);
+        listener.onAcceptError = (code) => this.log.warning(
+          `${this.label}accepting on ${listener.address} failed: ${code}; pausing accepts briefly (logged once until an accept succeeds)`);
         this.listeners.push(listener);
         this.log.info(`${this.label}listening on ${listener.address}`);
       }
@@ -132,31 +129,19 @@ export class DomainServer {
       conn.close('server stopping');
       return;
     }
-    // Connection admission (docs/semantics.md §8.3): the total client limit also
-    // caps open connections, hello or not. Node cannot leave a connection
-    // waiting in the kernel backlog, so the excess one is closed at once.
-    const cap = this.settings.limits.total.clients;
-    if (cap !== undefined && this.connections.size >= cap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${this.connections.size} connections open, client limit ${cap}`);
+    // Connection admission (src/core/admission.ts): the total client limit
+    // also caps open connections, hello or not, and silent connections
+    // take slots of their user's quota, so one user cannot lock others out.
+    const { total, user } = this.settings.limits;
+    const refusal = this.admission.admit(conn.user, total, user);
+    if (refusal) {
+      this.log.warning(refusal.scope === 'total'
+        ? `${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${refusal.held} connections open, client limit ${refusal.limit}`
+        : `${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${refusal.held} connections of this user open, limit ${refusal.limit}`);
       this.counters.connectionClosed('connection-limit');
-      conn.close('connection limit reached');
+      conn.close(refusal.scope === 'total' ? 'connection limit reached' : 'per-user connection limit reached');
       return;
     }
-    // Per-user admission: a user may hold its client limit in live
-    // connections plus as many again (at least USER_PENDING_CONNECTIONS)
-    // connecting or retrying a hello. Without it one user could fill the
-    // total limit above with hellos that fail insufficient-resources (each
-    // stays open until its 2 s handshake deadline) and lock everyone else
-    // out (docs/RELIABILITY.md).
-    const userCap = this.userConnectionCap();
-    const held = this.userConnections.get(conn.user) ?? 0;
-    if (userCap !== undefined && held >= userCap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${held} connections of this user open, limit ${userCap}`);
-      this.counters.connectionClosed('connection-limit');
-      conn.close('per-user connection limit reached');
-      return;
-    }
-    this.userConnections.set(conn.user, held + 1);
     let client: ClientConnection | undefined = undefined;
     const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => client!.send(m));
     client = new ClientConnection(this, session, conn);
@@ -166,19 +151,11 @@ export class DomainServer {
     this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress} (user ${conn.user})`);
   }
 
-  /** Connections one user may hold at once, or undefined without a per-user client limit. */
-  private userConnectionCap(): number | undefined {
-    const perUser = this.settings.limits.user.clients;
-    return perUser === undefined ? undefined : perUser + Math.max(perUser, USER_PENDING_CONNECTIONS);
-  }
-
   /** Bookkeeping once a connection is gone (called by ClientConnection). */
   closed(client: ClientConnection, reason: string | undefined): void {
     if (!this.connections.delete(client)) return;
     const session = client.session;
-    const held = (this.userConnections.get(session.user) ?? 1) - 1;
-    if (held > 0) this.userConnections.set(session.user, held);
-    else this.userConnections.delete(session.user);
+    this.admission.release(session.user);
     session.closed = true;
     this.liveness.forget(session);
     const category = closeCategory(reason);
@@ -194,32 +171,20 @@ export class DomainServer {
 
   /** Arms the domain's one timer for the earliest deadline, if that is sooner than what is armed. */
   reschedule(): void {
-    const next = Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey());
-    if (next === Infinity) return;
-    const slot = (Math.ceil((next * 1000 + TIMER_SLACK_MS) / TIMER_SLOT_MS) * TIMER_SLOT_MS) / 1000;
-    if (slot >= this.timerDue) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDue = slot;
-    const delayMs = Math.max(0, Math.ceil((slot - this.clock.now()) * 1000));
-    this.timer = setTimeout(() => this.onTimer(), delayMs);
+    this.timer.reschedule();
   }
 
   private onTimer(): void {
-    this.timer = undefined;
-    this.timerDue = Infinity;
     this.liveness.fire((session, reason) => session.terminate(reason));
     const expired = this.directory.expireOrphans();
     if (expired) this.log.debug(`${this.label}${expired} orphan service(s) expired`);
-    this.reschedule();
   }
 
   /** Closes every connection (orphaning their services) and every server socket. */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const c of [...this.connections]) c.close('server shutting down');
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDue = Infinity;
+    this.timer.stop();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners.length = 0;
   }

@@ -9,6 +9,7 @@
 import type { Logger } from '../log/logger';
 import type { DatagramSend, DatagramTarget } from '../log/syslog';
 import { addonError, loadNative } from '../transport/native';
+import { MAX_TIMER_MS } from './domain-timer';
 
 const US_PER_MS = 1000;
 /** Pings go out at this fraction of the watchdog interval, as sd_watchdog_enabled(3) advises. */
@@ -35,7 +36,9 @@ export function watchdogPingMs(env: NodeJS.ProcessEnv, pid: number): number | un
   if (!(usec > 0)) return undefined;
   const pidText = env.WATCHDOG_PID;
   if (pidText !== undefined && pidText !== '' && Number(pidText) !== pid) return undefined;
-  return Math.max(1, Math.floor((usec / US_PER_MS) * WATCHDOG_PING_FRACTION));
+  // Pinging earlier than needed is harmless; an interval beyond setInterval's
+  // 2^31−1 ms would become 1 ms and ping in a loop.
+  return Math.min(MAX_TIMER_MS, Math.max(1, Math.floor((usec / US_PER_MS) * WATCHDOG_PING_FRACTION)));
 }
 
 /** CLOCK_MONOTONIC in microseconds (libuv's hrtime), for RELOADING=1. */

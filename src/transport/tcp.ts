@@ -1,5 +1,6 @@
 // XCM `tcp` transport: length-prefixed frames over TCP (docs/transports.md §3).
 
+import { AcceptGuard } from './accept-guard';
 import * as net from 'node:net';
 import type { Address } from './address';
 import { bindHost, renderIpAddress } from './address';
@@ -184,6 +185,8 @@ export class FramedConnection implements MessageConnection {
 export function listenTcp(addr: Address & { host: string; port: number }, onConnection: ConnectionHandler): Promise<MessageListener> {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ noDelay: true, pauseOnConnect: false });
+    let listener: MessageListener | undefined;
+    const guard = new AcceptGuard(() => {}, (code) => listener?.onAcceptError?.(code));
     server.on('connection', (socket) => {
       const ip = socket.remoteAddress;
       const port = socket.remotePort;
@@ -191,24 +194,31 @@ export function listenTcp(addr: Address & { host: string; port: number }, onConn
       const remote = renderIpAddress('tcp', ip, port);
       onConnection(new FramedConnection(socket, remote, ipUser(remote)));
     });
-    listenServer(server, addr).then((port) => resolve({
-      address: `tcp:${addr.host}:${port}`,
-      close: () => new Promise<void>((done) => server.close(() => done())),
-    }), reject);
+    listenServer(server, addr, guard).then((port) => {
+      listener = {
+        address: `tcp:${addr.host}:${port}`,
+        close: () => new Promise<void>((done) => { guard.close(); server.close(() => done()); }),
+      };
+      resolve(listener);
+    }, reject);
   });
 }
 
 /**
  * Binds a TCP or TLS server socket with XCM's backlog; resolves with the
  * port actually bound (port 0 asks the kernel). After binding, accept
- * errors (EMFILE) are transient and the server keeps listening.
+ * errors are transient and the server keeps listening; they go to the
+ * guard, which reports the first of each episode. (libuv itself takes a
+ * waiting connection with a reserve descriptor and drops it on EMFILE and
+ * ENFILE, so those do not spin; Node gives no way to pause accepting.)
  */
-export function listenServer(server: net.Server, addr: { host: string; port: number }): Promise<number> {
+export function listenServer(server: net.Server, addr: { host: string; port: number }, guard: AcceptGuard): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: bindHost(addr.host), port: addr.port, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
-      server.on('error', () => {});
+      server.on('error', (err: NodeJS.ErrnoException) => { if (err.syscall === 'accept') guard.failed(err.code ?? 'EIO'); });
+      server.on('connection', () => guard.accepted());
       resolve((server.address() as net.AddressInfo).port);
     });
   });

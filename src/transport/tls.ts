@@ -8,6 +8,7 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { Address } from './address';
 import { bindHost, parseAddress, renderIpAddress } from './address';
+import { AcceptGuard } from './accept-guard';
 import { FramedConnection, ipUser, listenServer } from './tcp';
 import type { TlsCredentialFiles } from './tls-credentials';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
@@ -201,6 +202,8 @@ export function listenTls(
       noDelay: true,
     });
     installContext(server, secure.context);
+    let listener: (MessageListener & TlsReloadable) | undefined;
+    const guard = new AcceptGuard(() => {}, (code) => listener?.onAcceptError?.(code));
     // TCP connections still in the handshake, so that close() can drop them.
     const handshaking = new Map<string, net.Socket>();
     let closing = false;
@@ -237,7 +240,7 @@ export function listenTls(
       onConnection(new FramedConnection(socket, remote, peerUser(socket, remote)));
     });
 
-    listenServer(server, addr).then((port) => resolve({
+    listenServer(server, addr, guard).then((port) => { listener = {
         address: `tls:${addr.host}:${port}`,
         setCredentials(next: TlsCredentialFiles): void {
           const loaded = loadCredentials(next);
@@ -246,11 +249,12 @@ export function listenTls(
         },
         close: () => new Promise<void>((done) => {
           closing = true;
+          guard.close();
           server.close(() => done());
           for (const raw of handshaking.values()) raw.destroy();
           handshaking.clear();
         }),
-      }), reject);
+      }; resolve(listener); }, reject);
   });
 }
 

@@ -30,6 +30,11 @@ export interface MessageListener {
   /** The bound address, with the real port when port 0 was asked for. */
   readonly address: string;
   close(): Promise<void>;
+  /**
+   * Set by the server: called with the errno name (ENFILE, ENOMEM, ...) of
+   * the first accept error of an episode (src/transport/accept-guard.ts).
+   */
+  onAcceptError?: (code: string) => void;
 }
 
 export type ConnectionHandler = (conn: MessageConnection) => void;

@@ -43,10 +43,12 @@ export async function listenUtls(
     await tls.close();
     throw err;
   }
-  return {
+  const listener: MessageListener & TlsReloadable = {
     address: `utls:${addr.host}:${port}`,
     close: async () => { await Promise.all([tls.close(), ux.close()]); },
     // Reloaded credentials apply to the TLS half; the UX half has none.
     setCredentials: (files) => tls.setCredentials(files),
   };
+  tls.onAcceptError = ux.onAcceptError = (code) => listener.onAcceptError?.(code);
+  return listener;
 }

@@ -7,6 +7,7 @@
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import type { Address } from './address';
 import { formatAddress, parseAddress } from './address';
+import { AcceptGuard } from './accept-guard';
 import { MAX_FRAME_PAYLOAD } from './framing';
 import type { NativeAddon, NativeError, NativeHandle, PeerInfo, SocketName } from './native';
 import { loadNative, nativeError } from './native';
@@ -205,8 +206,13 @@ export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler)
     } catch { /* removed under our feet: nothing to clean up later */ }
   }
   const ev = addon.events;
+  let listener: MessageListener | undefined;
+  const guard = new AcceptGuard((on) => addon.setReading(handle, on), (code) => listener?.onAcceptError?.(code));
   addon.setCallback(handle, (event, value) => {
-    if (event !== ev.ACCEPT) return;        // accept errors are transient; keep listening
+    // Accept errors are transient: pause accepting a moment, keep listening.
+    if (event === ev.ERROR) { guard.failed((value as NativeError).code); return; }
+    if (event !== ev.ACCEPT) return;
+    guard.accepted();
     const conn = value as NativeHandle;
     let peer: PeerInfo;
     try {
@@ -219,11 +225,12 @@ export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler)
   });
   addon.setReading(handle, true);
   let closed = false;
-  return {
+  listener = {
     address,
     close: async () => {
       if (closed) return;
       closed = true;
+      guard.close();
       addon.close(handle);
       if (identity === undefined) return;
       try {
@@ -232,6 +239,7 @@ export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler)
       } catch { /* already gone */ }
     },
   };
+  return listener;
 }
 
 /**

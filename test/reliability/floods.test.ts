@@ -220,13 +220,13 @@ const NOTHING = '(flood-never=matches)';
  * Per-user limits under a total client limit that A's flood alone would
  * fill: a total limit also caps connections that have not said hello
  * (§8.3), so without pafd's per-user admission (README, "Decisions": a
- * user holds at most its client limit plus max(limit, 8) connections) A's
+ * user holds at most its client limit plus 8 connections) A's
  * refused connections, kept until their handshake deadline, would lock B
  * out too.
  */
 const TOTAL_CLIENTS = 64;
-/** Connections A may hold beyond its client limit while connecting (pafd's USER_PENDING_CONNECTIONS). */
-const USER_PENDING = Math.max(USER_CLIENTS, 8);
+/** Connections A may hold beyond its client limit while connecting (USER_PENDING_CONNECTIONS of src/core/admission.ts). */
+const USER_PENDING = 8;
 const PER_USER_CONFIG = (address: string) => `
 domains:
   - sockets: [${address}]

@@ -279,9 +279,9 @@ export function alive(proc: { exitCode: number | null; signalCode: NodeJS.Signal
 const PROBE_THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const net = require('node:net');
-const { host, port, gapMs } = workerData;
+const { host, port, gapMs, localAddress } = workerData;
 const frame = (text) => { const b = Buffer.from(text); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); return Buffer.concat([h, b]); };
-const s = net.connect({ host, port, noDelay: true });
+const s = net.connect({ host, port, noDelay: true, ...(localAddress ? { localAddress } : {}) });
 let buf = Buffer.alloc(0), ta = 1, sentAt = 0, running = true, helloDone = false;
 const ping = () => { sentAt = performance.now(); s.write(frame('{"ta-cmd":"ping","ta-id":' + (ta++) + ',"msg-type":"request"}')); };
 s.on('connect', () => s.write(frame('{"ta-cmd":"hello","ta-id":0,"msg-type":"request","client-id":' + workerData.clientId + ',"protocol-minimum-version":2,"protocol-maximum-version":2}')));
@@ -309,9 +309,10 @@ export class ThreadProbe {
   private readonly worker: Worker;
   private readonly stopped: Promise<void>;
 
-  constructor(address: string, clientId: bigint, gapMs = 10) {
+  /** localAddress: the source address to connect from (another user), e.g. 127.0.0.2. */
+  constructor(address: string, clientId: bigint, gapMs = 10, localAddress?: string) {
     const { host, port } = tcpHostPort(address);
-    this.worker = new Worker(PROBE_THREAD_SOURCE, { eval: true, workerData: { host, port, gapMs, clientId: String(clientId) } });
+    this.worker = new Worker(PROBE_THREAD_SOURCE, { eval: true, workerData: { host, port, gapMs, clientId: String(clientId), localAddress } });
     this.stopped = new Promise((resolve) => {
       this.worker.on('message', (m: { rtt?: number; failure?: string; stopped?: boolean }) => {
         if (m.rtt !== undefined) this.rtts.push(m.rtt);

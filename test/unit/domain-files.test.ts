@@ -2,13 +2,16 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DomainFileError, MAX_DOMAIN_FILE_SIZE, diffServers, domainsDirectory, offeredVersions, parseDomainFile, readDomainFile, sameServer,
 } from '../../src/client/domain-files';
 import { envTtl, readSettings } from '../../src/client/env';
+import { linkIdleLimits } from '../../src/client/link';
+import { readPafcDomain } from '../../src/cli/pafc/target';
 
 function rejects(text: string, why: RegExp): void {
   assert.throws(() => parseDomainFile(text), (err: Error) => err instanceof DomainFileError && why.test(err.message));
@@ -80,6 +83,45 @@ test('readDomainFile: reads from the directory, rejects big files and non-names'
   assert.equal(await readDomainFile(dir, 'almost'), []);
   await readDomainFile(dir, 'missing').then(() => assert.unreachable('accepted'), (err: NodeJS.ErrnoException) => assert.is(err.code, 'ENOENT'));
   await readDomainFile(dir, '../etc').then(() => assert.unreachable('accepted'), (err: Error) => assert.instance(err, DomainFileError));
+});
+
+test('readDomainFile: a FIFO, a device or a directory is refused before any read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paf-domains-'));
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  symlinkSync('/dev/zero', join(dir, 'zero'));
+  mkdirSync(join(dir, 'sub'));
+  for (const [name, why] of [['fifo', /not a regular file/], ['zero', /not a regular file/], ['sub', /EISDIR/]] as const) {
+    const outcome = await Promise.race([
+      readDomainFile(dir, name).then(() => 'accepted', (err: Error) => err.message),
+      new Promise<string>((r) => setTimeout(() => r('hung'), 2000).unref()),
+    ]);
+    assert.match(outcome, why, name);
+  }
+});
+
+test('pafc\'s reader: a FIFO or a device is an invalid domain file, a directory none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paf-domains-'));
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  symlinkSync('/dev/zero', join(dir, 'zero'));
+  mkdirSync(join(dir, 'sub'));
+  for (const name of ['fifo', 'zero']) {
+    const outcome = await Promise.race([
+      readPafcDomain(dir, name).then(() => 'accepted', (err: Error) => `${err.name}: ${err.message}`),
+      new Promise<string>((r) => setTimeout(() => r('hung'), 2000).unref()),
+    ]);
+    assert.match(outcome, /DomainFileError: .*not a regular file/, name);
+  }
+  assert.is(await readPafcDomain(dir, 'sub'), undefined);
+  writeFileSync(join(dir, 'd'), 'tcp:127.0.0.1:1 \n');
+  assert.equal(await readPafcDomain(dir, 'd'), [{ address: 'tcp:127.0.0.1:1' }]);
+});
+
+test('a domain file\'s idle limits keep the 1 s floor', () => {
+  const settings = { reconnectMin: 0.01, reconnectMax: 5, idleMin: 4, idleMax: 30 };
+  assert.equal(linkIdleLimits({ address: 'tcp:127.0.0.1:1', minIdleTime: 0 }, settings), { min: 1, max: 30 });
+  assert.equal(linkIdleLimits({ address: 'tcp:127.0.0.1:1', minIdleTime: 0.2, maxIdleTime: 0.5 }, settings), { min: 1, max: 1 });
+  assert.equal(linkIdleLimits({ address: 'tcp:127.0.0.1:1', maxIdleTime: 2 }, settings), { min: 4, max: 4 });
+  assert.equal(linkIdleLimits({ address: 'tcp:127.0.0.1:1' }, settings), { min: 4, max: 30 });
 });
 
 test('domainsDirectory: option, then PAF_DOMAINS, then the default', () => {

@@ -87,11 +87,40 @@ test('added, changed and removed services keep the index current', () => {
   assert.equal(ids(idx.candidates(guard('(tag=t)'), [], 1000)), []);
 });
 
-test(`at most ${MAX_INDEXED_NAMES} names are indexed; past that a subscribe scans`, () => {
+test(`at most ${MAX_INDEXED_NAMES} names are indexed; while all are in use a subscribe scans`, () => {
   const all = [svc('m', Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, ['v']])))];
   const idx = new ServiceIndex<Svc>();
-  for (let i = 0; i < MAX_INDEXED_NAMES; i++) assert.equal(ids(idx.candidates(guard(`(k${i}=v)`), all, 100)), ['m']);
+  for (let i = 0; i < MAX_INDEXED_NAMES; i++) {
+    idx.retain(guard(`(k${i}=v)`));
+    assert.equal(ids(idx.candidates(guard(`(k${i}=v)`), all, 100)), ['m']);
+  }
+  idx.retain(guard(`(k${MAX_INDEXED_NAMES}=v)`));
   assert.is(idx.candidates(guard(`(k${MAX_INDEXED_NAMES}=v)`), all, 100), null);
+  assert.is(idx.indexedNames, MAX_INDEXED_NAMES);
+});
+
+test('junk subscriptions, once gone, do not keep the index full: an unused name makes room', () => {
+  const all = [svc('m', Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, ['v']])))];
+  const idx = new ServiceIndex<Svc>();
+  // A client fills every slot with names nobody else uses, then leaves.
+  for (let i = 0; i < MAX_INDEXED_NAMES; i++) {
+    idx.retain(guard(`(k${i}=v)`));
+    idx.candidates(guard(`(k${i}=v)`), all, 100);
+  }
+  for (let i = 0; i < MAX_INDEXED_NAMES; i++) idx.release(guard(`(k${i}=v)`));
+  idx.retain(guard('(k11=v)'));
+  assert.equal(ids(idx.candidates(guard('(k11=v)'), all, 100)), ['m'], 'indexed, not a scan');
+  assert.is(idx.indexedNames, MAX_INDEXED_NAMES);
+  // The oldest unused name goes first; a name in use is never dropped.
+  idx.release(guard('(k11=v)'));
+  idx.retain(guard('(k1=v)'));
+  idx.retain(guard('(k1=v)'));
+  idx.release(guard('(k1=v)'));
+  idx.retain(guard('(k10=v)'));
+  assert.equal(ids(idx.candidates(guard('(k10=v)'), all, 100)), ['m']);
+  assert.ok(idx.indexes('k1'), 'k1 is in use: kept');
+  assert.not.ok(idx.indexes('k2'), 'k2 was the oldest unused name');
+  assert.ok(idx.indexes('k10'));
   assert.is(idx.indexedNames, MAX_INDEXED_NAMES);
 });
 

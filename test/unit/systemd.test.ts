@@ -15,6 +15,7 @@ test('NOTIFY_SOCKET: @abstract or /path; anything else is not addressable', () =
 
 test('watchdog: pings at half of WATCHDOG_USEC, only for our pid', () => {
   assert.is(watchdogPingMs({ WATCHDOG_USEC: '30000000' }, 5), 15000);
+  assert.is(watchdogPingMs({ WATCHDOG_USEC: '99999999999999' }, 5), 0x7fffffff, 'never beyond what setInterval can wait');
   assert.is(watchdogPingMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '5' }, 5), 15000);
   assert.is(watchdogPingMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '6' }, 5), undefined);
   assert.is(watchdogPingMs({ WATCHDOG_USEC: '1000' }, 5), 1, 'never 0 ms');

@@ -4,10 +4,10 @@
 // line format (the original Python tool did), so a trailing blank or CR
 // does not invalidate the file.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerEntry } from '../../client/domain-files';
-import { DomainFileError, MAX_DOMAIN_FILE_SIZE, isDomainName, parseDomainFile } from '../../client/domain-files';
+import { DomainFileError, isDomainName, parseDomainFile, readDomainFileBytes } from '../../client/domain-files';
 import type { ServerDescription } from '../../client/wire';
 import { describeServer } from '../../client/wire';
 import { decodeUtf8 } from '../../core/json';
@@ -32,12 +32,13 @@ export async function readPafcDomain(dir: string, name: string): Promise<ServerE
   const path = join(dir, name);
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    // Size and file type are checked before reading (a FIFO or a device there is refused).
+    bytes = await readDomainFileBytes(path);
   } catch (err) {
     if (isMissing(err)) return undefined;
+    if (err instanceof DomainFileError) throw err;
     throw new DomainFileError(`${path}: ${(err as Error).message}`);
   }
-  if (bytes.length >= MAX_DOMAIN_FILE_SIZE) throw new DomainFileError(`${path}: ${bytes.length} bytes, the limit is ${MAX_DOMAIN_FILE_SIZE - 1}`);
   try {
     return parsePafcDomainText(decodeUtf8(bytes));
   } catch (err) {

@@ -19,5 +19,6 @@ export function handleSubscribe(client: ClientConnection, msg: Message): void {
     return;
   }
   session.send(encodeMessage('subscribe', msg.taId, 'accept'));
-  domain.directory.announceExisting(result);
+  // The burst of a large directory runs a time slice per turn.
+  client.runInTurns(domain.directory.burst(result));
 }
