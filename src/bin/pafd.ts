@@ -22,6 +22,16 @@ function die(message: string): never {
   process.exit(1);
 }
 
+/**
+ * SIGUSR1: Node's default opens the V8 inspector on 127.0.0.1:9229, and
+ * whoever reaches that port runs code inside pafd (Node 20 has no flag to
+ * turn this off). A listener of our own replaces that default for good,
+ * so it goes in before anything else runs; it reopens the log file (the
+ * logrotate convention) once there is one.
+ */
+let onUsr1 = (): void => {};
+process.on('SIGUSR1', () => onUsr1());
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -72,6 +82,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // SIGHUP reloads (the original exits instead).
   process.on('SIGHUP', () => reload());
+  onUsr1 = () => {
+    outputs.reopen();
+    log.info(`SIGUSR1 received; ${outputs.current?.file === undefined ? 'no log file to reopen' : `log file ${outputs.current.file} reopened`}`);
+  };
 
   const server = new PathfinderServer(config, systemClock, log);
   try {

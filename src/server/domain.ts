@@ -10,7 +10,9 @@ import { Liveness } from '../core/liveness';
 import type { Limits } from '../core/limits';
 import { ResourceLimits } from '../core/limits';
 import { Session } from '../core/session';
+import { logText } from '../log/escape';
 import type { LogLevel, Logger } from '../log/logger';
+import { LineBudget, suppressedText } from '../log/rate-limit';
 import type { Address } from '../transport/address';
 import { parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
@@ -18,14 +20,16 @@ import { listenTls } from '../transport/tls';
 import { resolveTlsFiles } from '../transport/tls-credentials';
 import { listenUtls } from '../transport/utls';
 import { listenUx } from '../transport/ux';
-import type { TlsFiles } from '../config/config';
+import type { LocalUsers, SocketConfig } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
 import { ClientConnection } from './connection';
 import { DomainCounters, closeCategory } from './metrics';
 
 export interface DomainSettings {
   name?: string;
-  sockets: { addr: string; tls?: TlsFiles }[];
+  sockets: SocketConfig[];
+  /** Absent: shared (every local client is the user `default`). */
+  localUsers?: LocalUsers;
   protocolVersion: { min: number; max: number };
   idle: IdleLimits;
   limits: { total: Limits; user: Limits };
@@ -71,6 +75,12 @@ export class DomainServer {
   private timer: NodeJS.Timeout | undefined = undefined;
   private timerDue = Infinity;
   private stopping = false;
+  /**
+   * Log lines about connections being refused, by kind: a connection
+   * flood gets a few lines and a summary (at the end of the window, by a
+   * timer armed only while lines are held back), not a line per attempt.
+   */
+  private readonly logBudgets = new Map<string, { budget: LineBudget; timer: NodeJS.Timeout | undefined }>();
 
   constructor(
     readonly settings: DomainSettings,
@@ -101,14 +111,14 @@ export class DomainServer {
     }
   }
 
-  private listen(addr: Address, socket: { addr: string; tls?: TlsFiles }): Promise<MessageListener> {
+  private listen(addr: Address, socket: SocketConfig): Promise<MessageListener> {
     const accept = (conn: MessageConnection) => this.accept(conn);
     // A rejected certificate (revoked, expired, unknown CA) is worth a
     // warning; other handshake failures are routine (scanners): debug.
     const handshakeFailed = (remote: string, reason: string) => {
       this.counters.connectionClosed('tls-handshake-failed');
-      this.log.log(reason.startsWith('peer certificate rejected') ? 'warning' : 'debug',
-        `${this.label}TLS handshake with ${remote} failed: ${reason}`);
+      const level = reason.startsWith('peer certificate rejected') ? 'warning' : 'debug';
+      this.logLimited(level, `tls-${level}`, `TLS handshake with ${logText(remote)} failed: ${logText(reason)}`);
     };
     switch (addr.transport) {
       case 'tcp':
@@ -119,7 +129,7 @@ export class DomainServer {
         return listenUtls(addr, resolveTlsFiles(socket.tls), accept, handshakeFailed);
       case 'ux':
       case 'uxf':
-        return listenUx(addr, accept);
+        return listenUx(addr, accept, { perUid: this.settings.localUsers === 'per-uid', mode: socket.mode, group: socket.group });
       default:
         return Promise.reject(new Error(`${socket.addr}: transport ${addr.transport} is not supported by this build`));
     }
@@ -137,7 +147,7 @@ export class DomainServer {
     // waiting in the kernel backlog, so the excess one is closed at once.
     const cap = this.settings.limits.total.clients;
     if (cap !== undefined && this.connections.size >= cap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${this.connections.size} connections open, client limit ${cap}`);
+      this.logLimited('warning', 'connection-limit', `refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${this.connections.size} connections open, client limit ${cap}`);
       this.counters.connectionClosed('connection-limit');
       conn.close('connection limit reached');
       return;
@@ -151,7 +161,7 @@ export class DomainServer {
     const userCap = this.userConnectionCap();
     const held = this.userConnections.get(conn.user) ?? 0;
     if (userCap !== undefined && held >= userCap) {
-      this.log.warning(`${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${held} connections of this user open, limit ${userCap}`);
+      this.logLimited('warning', 'user-connection-limit', `refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${held} connections of this user open, limit ${userCap}`);
       this.counters.connectionClosed('connection-limit');
       conn.close('per-user connection limit reached');
       return;
@@ -163,7 +173,7 @@ export class DomainServer {
     this.connections.add(client);
     this.liveness.accepted(session);
     this.reschedule();
-    this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress} (user ${conn.user})`);
+    if (this.log.enabled('debug')) this.log.debug(`${this.label}accepted connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)})`);
   }
 
   /** Connections one user may hold at once, or undefined without a per-user client limit. */
@@ -183,6 +193,7 @@ export class DomainServer {
     this.liveness.forget(session);
     const category = closeCategory(reason);
     this.counters.connectionClosed(category);
+    client.flushLogSummaries();
     if (session.handshaked) {
       this.directory.disconnect(session);
       this.log.log(CLOSE_LEVEL[category] ?? 'info', `${this.label}${session.describe()} disconnected: ${reason ?? 'closed'}`);
@@ -190,6 +201,27 @@ export class DomainServer {
       this.log.log(PRE_HELLO_CLOSE_LEVEL[category] ?? 'debug', `${this.label}${session.describe()} closed before handshake: ${reason ?? 'closed'}`);
     }
     this.reschedule();
+  }
+
+  /** Logs `text` (after the domain label) unless LOG_BURST lines of this kind were logged in this window. */
+  private logLimited(level: LogLevel, kind: string, text: string): void {
+    if (!this.log.enabled(level)) return;
+    const now = this.clock.now();
+    let entry = this.logBudgets.get(kind);
+    if (entry === undefined) this.logBudgets.set(kind, entry = { budget: new LineBudget(), timer: undefined });
+    const held = entry.budget.summary(now);
+    if (held !== undefined) this.log.log(level, `${this.label}${kind}: ${suppressedText(held)}`);
+    if (entry.budget.take(now)) {
+      this.log.log(level, `${this.label}${text}`);
+    } else if (entry.timer === undefined) {
+      const e = entry;
+      e.timer = setTimeout(() => {
+        e.timer = undefined;
+        const s = e.budget.summary(this.clock.now(), true);
+        if (s !== undefined) this.log.log(level, `${this.label}${kind}: ${suppressedText(s)}`);
+      }, Math.max(0, Math.ceil((e.budget.windowEnd - now) * 1000)));
+      e.timer.unref();
+    }
   }
 
   /** Arms the domain's one timer for the earliest deadline, if that is sooner than what is armed. */
@@ -216,6 +248,7 @@ export class DomainServer {
   /** Closes every connection (orphaning their services) and every server socket. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const entry of this.logBudgets.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
     for (const c of [...this.connections]) c.close('server shutting down');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

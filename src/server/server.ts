@@ -21,6 +21,7 @@ export class PathfinderServer {
     this.domains = config.domains.map((d) => new DomainServer({
       name: d.name,
       sockets: d.sockets.map((s) => ({ ...s })),
+      localUsers: d.localUsers,
       protocolVersion: { ...d.protocolVersion },
       idle: { ...d.idle },
       limits: { total: { ...config.resources.total }, user: { ...config.resources.user } },
