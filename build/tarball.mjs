@@ -6,8 +6,9 @@
 // Its paths are those of the board's root file system (build/release.mjs
 // LAYOUT): the executable and its addon under /usr/lib/paf, a /usr/bin/pafd
 // link, targets/<board>.yaml as /etc/paf/pafd.yaml, targets/<board>.env as
-// /etc/paf/pafd.env, the systemd unit (MemoryMax of the board filled in)
-// and the init script. Entries are owned by root (0/0). The executable is
+// /etc/paf/pafd.env, the systemd unit (MemoryMax of the board filled in),
+// the sysusers.d file that makes the user paf, and the init script.
+// Entries are owned by root (0/0). The executable is
 // made by build/package.mjs first when dist/sea/<arch>/ lacks it.
 // SOURCE_DATE_EPOCH, when set, fixes every entry's time (reproducible tarballs).
 import { spawnSync } from 'node:child_process';
@@ -57,6 +58,7 @@ function makeTarball(board) {
     put(stage, LAYOUT.config, config, 0o644);
     put(stage, LAYOUT.env, env, 0o644);
     put(stage, LAYOUT.unit, { text: unitText(board) }, 0o644);
+    put(stage, LAYOUT.sysusers, join(root, 'build', 'packaging', 'pafd.sysusers'), 0o644);
     put(stage, LAYOUT.initScript, join(root, 'build', 'packaging', 'pafd.init'), 0o755);
     mkdirSync(join(stage, dirname(LAYOUT.binLink)), { recursive: true });
     symlinkSync(relative(dirname(LAYOUT.binLink), LAYOUT.exe), join(stage, LAYOUT.binLink));

@@ -15,12 +15,16 @@
 //     seqpacket_client.py (ux and uxf) publish and subscribe through it;
 //     SIGTERM ends it with exit 0;
 //  4. x64: the init script starts, reports and stops the installed pafd
-//     (start-stop-daemon, pid file);
+//     (start-stop-daemon, pid file), which runs as the user paf (the
+//     script makes it if this host lacks it; the test removes it again)
+//     and owns /run/paf;
 //  5. systemd-analyze verify passes, with no complaint, on each shipped unit
-//     in a root made of this host's systemd units plus the installation.
+//     in a root made of this host's systemd units plus the installation,
+//     and systemd-analyze security rates it at most MAX_EXPOSURE (printed).
 // Ends with a table of sizes and times and an "N passed, N failed" line.
+// `--target <board>` runs one board only (e.g. x86_64-host, without qemu).
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -38,6 +42,9 @@ const CONNECT_POLL_MS = 5;
 /** Idle RSS is read this long after "started", once start-up garbage has settled. */
 const IDLE_SETTLE_MS = 1000;
 const SYSTEMD_UNITS = '/usr/lib/systemd/system';
+/** systemd-analyze security's exposure of the unit before it ran as paf (issue 14): never worse. */
+const MAX_EXPOSURE = 2.2;
+const PAF_USER = 'paf';
 /** V8's young generation is three semi-spaces; 16 MB each is Node 20's 64-bit default. */
 const YOUNG_GENERATION_SEMI_SPACES = 3;
 const DEFAULT_SEMI_SPACE_MB = 16;
@@ -120,7 +127,7 @@ function expectedEntries(board) {
   const files = new Map([
     [LAYOUT.exe, '-rwxr-xr-x'], [LAYOUT.addon(a.nodeArch), '-rwxr-xr-x'],
     [LAYOUT.config, '-rw-r--r--'], [LAYOUT.env, '-rw-r--r--'],
-    [LAYOUT.unit, '-rw-r--r--'], [LAYOUT.initScript, '-rwxr-xr-x'],
+    [LAYOUT.unit, '-rw-r--r--'], [LAYOUT.sysusers, '-rw-r--r--'], [LAYOUT.initScript, '-rwxr-xr-x'],
     [LAYOUT.binLink, 'lrwxrwxrwx'],
   ]);
   for (const f of [...files.keys()]) {
@@ -262,21 +269,46 @@ async function runBoard(board, prefix, figures) {
   }
 }
 
+/** The uid of a user of this host, or undefined. */
+function uidOf(user) {
+  const r = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : undefined;
+}
+
+/** Uid and gid (real, effective) of a running process, from /proc. */
+function processIds(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { uid: /^Uid:\s+(.*)$/m.exec(status)?.[1].trim(), gid: /^Gid:\s+(.*)$/m.exec(status)?.[1].trim() };
+}
+
 /** The init script on an x64 installation: start, status, a client, stop, status. */
 async function runInitScript(board, prefix) {
   const port = await freePort();
   const uxName = `paf-init-test-${process.pid}`;
-  writeFileSync(join(prefix, LAYOUT.config), testConfig(board, port, uxName, join(prefix, 'run', 'paf', 'pafd.socket')));
+  const uxfPath = join(prefix, 'run', 'paf', 'pafd.socket');
+  writeFileSync(join(prefix, LAYOUT.config), testConfig(board, port, uxName, uxfPath));
+  // The user paf must reach the installation: mkdtemp made its root 0700.
+  chmodSync(prefix, 0o755);
+  const hadUser = uidOf(PAF_USER) !== undefined;
   const script = join(prefix, LAYOUT.initScript);
   const env = { ...process.env, PAFD_ROOT: prefix };
   const sh = (cmd) => spawnSync('sh', [script, cmd], { env, encoding: 'utf8' });
   const start = sh('start');
-  check(start.status === 0, `${board}: /etc/init.d/pafd start`, start.stdout + start.stderr);
+  check(start.status === 0, `${board}: /etc/init.d/pafd start${hadUser ? '' : ` (makes the user ${PAF_USER})`}`, start.stdout + start.stderr);
   try {
     const since = Date.now();
     await pollConnect(port, since, since + START_TIMEOUT_MS);
     const status = sh('status');
     check(status.status === 0 && /is running \(pid \d+\)/.test(status.stdout), `${board}: /etc/init.d/pafd status -> running`, status.stdout + status.stderr);
+    const pid = Number(readFileSync(join(prefix, 'run', 'paf', 'pafd.pid'), 'utf8').trim());
+    const uid = uidOf(PAF_USER);
+    const ids = processIds(pid);
+    check(uid !== undefined && uid !== 0 && ids.uid === `${uid}\t${uid}\t${uid}\t${uid}`,
+      `${board}: pafd (pid ${pid}) runs as ${PAF_USER}: Uid ${ids.uid?.replace(/\t/g, ' ')}, Gid ${ids.gid?.replace(/\t/g, ' ')}`, `id -u ${PAF_USER}: ${uid}`);
+    const run = statSync(join(prefix, 'run', 'paf'));
+    const sock = statSync(uxfPath);
+    check(run.uid === uid && sock.uid === uid && (sock.mode & 0o777) === 0o660,
+      `${board}: /run/paf owned by ${PAF_USER}, its uxf socket ${PAF_USER}'s with mode ${(sock.mode & 0o777).toString(8)}`, `run/paf uid ${run.uid}, socket uid ${sock.uid}`);
     const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
     check(r.code === 0, `${board}: client through the init-script-started pafd`, r.out);
   } catch (err) {
@@ -286,6 +318,7 @@ async function runInitScript(board, prefix) {
     check(stop.status === 0 && /OK/.test(stop.stdout), `${board}: /etc/init.d/pafd stop`, stop.stdout + stop.stderr);
     const after = sh('status');
     check(after.status === 3, `${board}: /etc/init.d/pafd status -> not running (exit 3)`, `exit ${after.status}: ${after.stdout}`);
+    if (!hadUser && uidOf(PAF_USER) !== undefined) spawnSync('userdel', [PAF_USER], { stdio: 'inherit' });
   }
 }
 
@@ -306,6 +339,11 @@ function verifyUnit(board) {
     const r = spawnSync('systemd-analyze', ['verify', `--root=${vroot}`, 'pafd.service'], { encoding: 'utf8' });
     const said = `${r.stdout}${r.stderr}`.trim();
     check(r.status === 0 && said === '', `${board}: systemd-analyze verify --root=<root> pafd.service: exit ${r.status}, ${said === '' ? 'no complaint' : 'complaints'}`, said);
+    const sec = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${vroot}`, '--no-pager', 'pafd.service'], { encoding: 'utf8' });
+    const table = `${sec.stdout}${sec.stderr}`.trimEnd();
+    console.log(table.split('\n').map((l) => `       ${l}`).join('\n'));
+    const exposure = Number(/Overall exposure level for pafd\.service: ([0-9.]+)/.exec(table)?.[1] ?? NaN);
+    check(exposure <= MAX_EXPOSURE, `${board}: systemd-analyze security pafd.service: exposure ${exposure} (at most ${MAX_EXPOSURE})`, table);
   } finally {
     rmSync(vroot, { recursive: true, force: true });
   }
@@ -314,12 +352,19 @@ function verifyUnit(board) {
 // ---------------------------------------------------------------------
 
 const figures = { startMs: {}, idleRss: NaN, busyRss: NaN };
-const build1 = runStep('node build/package.mjs --arch all', process.execPath, [join(root, 'build', 'package.mjs'), '--arch', 'all']);
-const build2 = build1.ok && runStep('node build/tarball.mjs --target all', process.execPath, [join(root, 'build', 'tarball.mjs'), '--target', 'all']);
+const only = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;
+if (only !== undefined && !(only in BOARDS)) {
+  console.error(`test-targets: --target takes one of ${Object.keys(BOARDS).join(', ')}`);
+  process.exit(1);
+}
+const boards = only === undefined ? Object.keys(BOARDS) : [only];
+const arch = only === undefined ? 'all' : BOARDS[only].arch;
+const build1 = runStep(`node build/package.mjs --arch ${arch}`, process.execPath, [join(root, 'build', 'package.mjs'), '--arch', arch]);
+const build2 = build1.ok && runStep(`node build/tarball.mjs --target ${only ?? 'all'}`, process.execPath, [join(root, 'build', 'tarball.mjs'), '--target', only ?? 'all']);
 const buildMs = Date.now() - t0;
 
 if (build1.ok && build2.ok) {
-  for (const board of Object.keys(BOARDS)) {
+  for (const board of boards) {
     console.log(`\n== ${board} (${BOARDS[board].arch})`);
     checkTarball(board);
     const prefix = mkdtempSync(join(tmpdir(), `pafd-root-${board}-`));
@@ -353,7 +398,7 @@ for (const [name, a] of Object.entries(ARCHES)) {
   const raw = readFileSync(exe);
   rows.push([`executable ${name} (node ${a.version}, stripped)`, mb(raw.length), mb(gzipSync(raw, { level: 9 }).length)]);
 }
-for (const board of Object.keys(BOARDS)) {
+for (const board of boards) {
   const t = tarballPath(board);
   if (existsSync(t)) rows.push([`tarball ${relative(join(root, 'dist'), t)}`, '', mb(statSync(t).size)]);
 }
