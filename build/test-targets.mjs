@@ -13,7 +13,8 @@
 //     ux: name and a uxf: path in the temporary root; console logging), and
 //     the python3 clients test/interop/raw_client.py (tcp) and
 //     seqpacket_client.py (ux and uxf) publish and subscribe through it;
-//     SIGTERM ends it with exit 0;
+//     SIGUSR1 is logged and opens no listening socket (Node's default would
+//     open the V8 inspector on port 9229); SIGTERM ends it with exit 0;
 //  4. x64: the init script starts, reports and stops the installed pafd
 //     (start-stop-daemon, pid file), which runs as the user paf (the
 //     script makes it if this host lacks it; the test removes it again)
@@ -24,7 +25,7 @@
 // Ends with a table of sizes and times and an "N passed, N failed" line.
 // `--target <board>` runs one board only (e.g. x86_64-host, without qemu).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -109,6 +110,25 @@ function readEnvFile(file) {
     if (m) env[m[1]] = m[2] ?? m[3];
   }
   return env;
+}
+
+/** TCP ports a process listens on: its socket inodes looked up in /proc/net/tcp{,6}. */
+function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  const ports = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const row of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const f = row.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports.sort((x, y) => x - y).join(' ');
 }
 
 function vmRss(pid) {
@@ -258,6 +278,12 @@ async function runBoard(board, prefix, figures) {
       check(r.code === 0 && /all checks passed/.test(r.out), `${board}: ${script} ${addr.replace(prefix, '<prefix>')} publishes and subscribes`, r.out);
     }
     if (!a.qemu) figures.busyRss = vmRss(pafd.proc.pid);
+    const before = listeningPorts(pafd.proc.pid);
+    pafd.proc.kill('SIGUSR1');
+    await pafd.waitLog(/SIGUSR1 received/, START_TIMEOUT_MS);
+    const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
+    const after = listeningPorts(pafd.proc.pid);
+    check(r.code === 0 && after === before, `${board}: SIGUSR1 logged, listening ports still ${before} (no inspector), still serving`, `after: ${after}\n${r.out}`);
   } catch (err) {
     check(false, `${board}: pafd serves`, `${err.message}\n${pafd.log.join('\n')}`);
   } finally {

@@ -96,6 +96,42 @@ t('a log line keeps at most 200 characters of an unknown field name and says how
   }
 });
 
+/** Like EVIL_PEER, but it also subscribes with `filter` and stays until its stdin closes. */
+const LINGERING_PEER = `
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(b"\\0" + sys.argv[1].encode())
+s.connect(b"\\0" + sys.argv[2].encode())
+s.send(json.dumps({"ta-cmd": "hello", "ta-id": 1, "msg-type": "request", "client-id": 4712,
+                   "protocol-minimum-version": 2, "protocol-maximum-version": 2}).encode())
+s.recv(65536)
+s.send(json.dumps({"ta-cmd": "subscribe", "ta-id": 2, "msg-type": "request", "subscription-id": 77,
+                   "filter": sys.argv[3]}).encode())
+s.recv(65536)
+print("ready", flush=True)
+sys.stdin.read()
+`;
+
+t('pafc escapes control characters in a client address and a filter it got from the server', async () => {
+  const server = freshAddress('ux');
+  const pafd = await startPafd([server]);
+  const peer = spawn('python3', ['-c', LINGERING_PEER, 'peer\x1b[2J\n', server.slice('ux:'.length), '(name=\x1b]0;owned\x07)'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      peer.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
+      peer.on('exit', (code) => reject(new Error(`peer exited ${code}`)));
+    });
+    const r = spawnSync(process.execPath, [PAFC, '-c', 'clients; subscriptions', server], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    assert.not.ok(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stdout), `no control character but newlines in:\n${JSON.stringify(r.stdout)}`);
+    assert.ok(r.stdout.includes('ux:peer\\x1b[2J\\n'), r.stdout);
+    assert.ok(r.stdout.includes('(name=\\x1b]0;owned\\x07)'), r.stdout);
+  } finally {
+    peer.stdin.end();
+    await pafd.stop();
+  }
+});
+
 /** TCP ports a process listens on, from its socket inodes and /proc/net/tcp{,6}. */
 function listeningPorts(pid: number): number[] {
   const inodes = new Set<string>();
