@@ -100,6 +100,14 @@ export const DEFAULT_IDLE_MAX = 30;
  */
 export const MAX_IDLE_SECONDS = Math.floor(0x7fffffff / 1000);
 const DEFAULT_LOG_FILE_MAX_SIZE = 1_000_000;
+/**
+ * Backups of the log file kept when no -b/log_file_backup is given. The
+ * original's default, 0, never rotates: a board whose operator set only a
+ * file name would fill its flash. With 3, a log file takes at most about
+ * 4 MB (4 x log_file_max_size); an explicit 0 still means "one growing
+ * file", for logrotate (which then sends SIGUSR1 or SIGHUP to reopen it).
+ */
+export const DEFAULT_LOG_FILE_BACKUPS = 3;
 const DEFAULT_SYSLOG_SOCKET = '/dev/log';
 const DEFAULT_FACILITY = 'daemon';
 const DEFAULT_LEVEL: LogLevel = 'info';
@@ -144,7 +152,7 @@ export function defaultConfig(): ServerConfig {
     resources: { total: {}, user: {} },
     log: {
       console: false,
-      fileBackup: 0,
+      fileBackup: DEFAULT_LOG_FILE_BACKUPS,
       fileMaxSize: DEFAULT_LOG_FILE_MAX_SIZE,
       syslog: true,
       syslogSocket: DEFAULT_SYSLOG_SOCKET,
