@@ -12,7 +12,6 @@ import { ResourceLimits } from '../core/limits';
 import { Session } from '../core/session';
 import { logText } from '../log/escape';
 import type { LogLevel, Logger } from '../log/logger';
-import { LineBudget, suppressedText } from '../log/rate-limit';
 import type { Address } from '../transport/address';
 import { parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
@@ -75,12 +74,6 @@ export class DomainServer {
   private timer: NodeJS.Timeout | undefined = undefined;
   private timerDue = Infinity;
   private stopping = false;
-  /**
-   * Log lines about connections being refused, by kind: a connection
-   * flood gets a few lines and a summary (at the end of the window, by a
-   * timer armed only while lines are held back), not a line per attempt.
-   */
-  private readonly logBudgets = new Map<string, { budget: LineBudget; timer: NodeJS.Timeout | undefined }>();
 
   constructor(
     readonly settings: DomainSettings,
@@ -117,8 +110,8 @@ export class DomainServer {
     // warning; other handshake failures are routine (scanners): debug.
     const handshakeFailed = (remote: string, reason: string) => {
       this.counters.connectionClosed('tls-handshake-failed');
-      const level = reason.startsWith('peer certificate rejected') ? 'warning' : 'debug';
-      this.logLimited(level, `tls-${level}`, `TLS handshake with ${logText(remote)} failed: ${logText(reason)}`);
+      this.log.log(reason.startsWith('peer certificate rejected') ? 'warning' : 'debug',
+        `${this.label}TLS handshake with ${logText(remote)} failed: ${logText(reason)}`);
     };
     switch (addr.transport) {
       case 'tcp':
@@ -147,7 +140,7 @@ export class DomainServer {
     // waiting in the kernel backlog, so the excess one is closed at once.
     const cap = this.settings.limits.total.clients;
     if (cap !== undefined && this.connections.size >= cap) {
-      this.logLimited('warning', 'connection-limit', `refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${this.connections.size} connections open, client limit ${cap}`);
+      this.log.warning(`${this.label}refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${this.connections.size} connections open, client limit ${cap}`);
       this.counters.connectionClosed('connection-limit');
       conn.close('connection limit reached');
       return;
@@ -161,7 +154,7 @@ export class DomainServer {
     const userCap = this.userConnectionCap();
     const held = this.userConnections.get(conn.user) ?? 0;
     if (userCap !== undefined && held >= userCap) {
-      this.logLimited('warning', 'user-connection-limit', `refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${held} connections of this user open, limit ${userCap}`);
+      this.log.warning(`${this.label}refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${held} connections of this user open, limit ${userCap}`);
       this.counters.connectionClosed('connection-limit');
       conn.close('per-user connection limit reached');
       return;
@@ -203,27 +196,6 @@ export class DomainServer {
     this.reschedule();
   }
 
-  /** Logs `text` (after the domain label) unless LOG_BURST lines of this kind were logged in this window. */
-  private logLimited(level: LogLevel, kind: string, text: string): void {
-    if (!this.log.enabled(level)) return;
-    const now = this.clock.now();
-    let entry = this.logBudgets.get(kind);
-    if (entry === undefined) this.logBudgets.set(kind, entry = { budget: new LineBudget(), timer: undefined });
-    const held = entry.budget.summary(now);
-    if (held !== undefined) this.log.log(level, `${this.label}${kind}: ${suppressedText(held)}`);
-    if (entry.budget.take(now)) {
-      this.log.log(level, `${this.label}${text}`);
-    } else if (entry.timer === undefined) {
-      const e = entry;
-      e.timer = setTimeout(() => {
-        e.timer = undefined;
-        const s = e.budget.summary(this.clock.now(), true);
-        if (s !== undefined) this.log.log(level, `${this.label}${kind}: ${suppressedText(s)}`);
-      }, Math.max(0, Math.ceil((e.budget.windowEnd - now) * 1000)));
-      e.timer.unref();
-    }
-  }
-
   /** Arms the domain's one timer for the earliest deadline, if that is sooner than what is armed. */
   reschedule(): void {
     const next = Math.min(this.liveness.queue.nextKey(), this.directory.orphans.nextKey());
@@ -248,7 +220,6 @@ export class DomainServer {
   /** Closes every connection (orphaning their services) and every server socket. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const entry of this.logBudgets.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
     for (const c of [...this.connections]) c.close('server shutting down');
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
