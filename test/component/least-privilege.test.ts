@@ -58,10 +58,11 @@ t('a ux peer name with a newline and an escape sequence gives one escaped line p
   }
 });
 
-t(`20,000 requests before hello on one connection: at most ${LOG_BURST} lines and one summary`, async () => {
+t(`20,000 requests before hello on one connection: ${LOG_BURST} refusal lines, one summary, ${LOG_BURST + 3} lines in all`, async () => {
   const pafd = await startPafd(['tcp:127.0.0.1:0']);
   try {
     const c = await WireClient.connect(pafd.addresses[0]!);
+    const peer = `tcp:127.0.0.1:${c.localPort!}`;
     const N = 20_000;
     let fails = 0;
     const allFailed = new Promise<void>((resolve) => c.onReceive((m) => {
@@ -77,6 +78,9 @@ t(`20,000 requests before hello on one connection: at most ${LOG_BURST} lines an
     assert.is(refused.length, LOG_BURST, lines.join('\n'));
     assert.is(summary.length, 1, lines.join('\n'));
     assert.match(summary[0]!, `no-hello: … ${(N - LOG_BURST).toLocaleString('en-US')} more like this suppressed in the last `);
+    // The bound for the whole connection at debug level: accepted, LOG_BURST refusals, the summary, the close.
+    const all = pafd.log.filter((l) => l.includes(`${peer},`) || l.includes(`${peer} `));
+    assert.is(all.length, LOG_BURST + 3, all.join('\n'));
   } finally {
     await pafd.stop();
   }
