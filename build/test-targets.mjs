@@ -15,10 +15,14 @@
 //     seqpacket_client.py (ux and uxf) publish and subscribe through it;
 //     SIGUSR1 is logged and opens no listening socket (Node's default would
 //     open the V8 inspector on port 9229); SIGTERM ends it with exit 0;
-//  4. x64: the init script starts, reports and stops the installed pafd
-//     (start-stop-daemon, pid file), which runs as the user paf (the
-//     script makes it if this host lacks it; the test removes it again)
-//     and owns /run/paf;
+//  4. x64: the init script, under sh (dash, Debian's start-stop-daemon)
+//     and BusyBox sh (BusyBox's start-stop-daemon and tools), starts,
+//     reports, reloads and stops the installed pafd, which runs as the
+//     user paf (the script makes it if this host lacks it; the test
+//     removes it again) and owns /run/paf; with a broken configuration or
+//     a port in use start fails with pafd's own line, force-reload and
+//     restart fail and leave pafd running; the LSB exit codes of each
+//     action, a stale pid file included;
 //  5. systemd-analyze verify passes, with no complaint, on each shipped unit
 //     in a root made of this host's systemd units plus the installation,
 //     and systemd-analyze security rates it at most MAX_EXPOSURE (printed).
@@ -307,43 +311,118 @@ function processIds(pid) {
   return { uid: /^Uid:\s+(.*)$/m.exec(status)?.[1].trim(), gid: /^Gid:\s+(.*)$/m.exec(status)?.[1].trim() };
 }
 
-/** The init script on an x64 installation: start, status, a client, stop, status. */
+/**
+ * The shells and start-stop-daemons the init script is run with: dash with
+ * Debian's start-stop-daemon, and BusyBox's sh with BusyBox's applets
+ * (start-stop-daemon and the tools the script calls) first in PATH.
+ */
+const BUSYBOX_APPLETS = ['start-stop-daemon', 'head', 'tail', 'grep', 'sleep', 'cat', 'rm', 'mkdir', 'chown', 'chmod', 'id', 'logger'];
+function initShells() {
+  const shells = [{ name: 'sh', argv: ['sh'], path: process.env.PATH }];
+  if (spawnSync('busybox', ['true'], { stdio: 'ignore' }).status === 0) {
+    const bin = mkdtempSync(join(tmpdir(), 'pafd-busybox-'));
+    const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+    for (const applet of BUSYBOX_APPLETS) symlinkSync(busybox, join(bin, applet));
+    shells.push({ name: 'busybox sh', argv: ['busybox', 'sh'], path: `${bin}:${process.env.PATH}`, bin });
+  } else {
+    check(false, 'busybox available for the init script test', 'install the Debian package busybox');
+  }
+  return shells;
+}
+
+/** A TCP listener of our own on a free port: pafd's bind then fails with EADDRINUSE. */
+function holdPort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }));
+  });
+}
+
+/**
+ * The init script on an x64 installation, under each shell: start (pafd
+ * runs as paf), status, a client, force-reload; with a broken
+ * configuration force-reload and restart fail and leave pafd running;
+ * stop, status, reload while stopped; start with the broken
+ * configuration and with a port in use fail with pafd's own line; a stale
+ * pid file gives status 1 and does not stop the next start.
+ */
 async function runInitScript(board, prefix) {
-  const port = await freePort();
-  const uxName = `paf-init-test-${process.pid}`;
-  const uxfPath = join(prefix, 'run', 'paf', 'pafd.socket');
-  writeFileSync(join(prefix, LAYOUT.config), testConfig(board, port, uxName, uxfPath));
   // The user paf must reach the installation: mkdtemp made its root 0700.
   chmodSync(prefix, 0o755);
   const hadUser = uidOf(PAF_USER) !== undefined;
   const script = join(prefix, LAYOUT.initScript);
-  const env = { ...process.env, PAFD_ROOT: prefix };
-  const sh = (cmd) => spawnSync('sh', [script, cmd], { env, encoding: 'utf8' });
-  const start = sh('start');
-  check(start.status === 0, `${board}: /etc/init.d/pafd start${hadUser ? '' : ` (makes the user ${PAF_USER})`}`, start.stdout + start.stderr);
+  const pidFile = join(prefix, 'run', 'paf', 'pafd.pid');
+  const uxfPath = join(prefix, 'run', 'paf', 'pafd.socket');
+  const configFile = join(prefix, LAYOUT.config);
+  const broken = 'domains:\n  - sockets: [tcp:127.0.0.1:99999]\n';
+  const shells = initShells();
   try {
-    const since = Date.now();
-    await pollConnect(port, since, since + START_TIMEOUT_MS);
-    const status = sh('status');
-    check(status.status === 0 && /is running \(pid \d+\)/.test(status.stdout), `${board}: /etc/init.d/pafd status -> running`, status.stdout + status.stderr);
-    const pid = Number(readFileSync(join(prefix, 'run', 'paf', 'pafd.pid'), 'utf8').trim());
-    const uid = uidOf(PAF_USER);
-    const ids = processIds(pid);
-    check(uid !== undefined && uid !== 0 && ids.uid === `${uid}\t${uid}\t${uid}\t${uid}`,
-      `${board}: pafd (pid ${pid}) runs as ${PAF_USER}: Uid ${ids.uid?.replace(/\t/g, ' ')}, Gid ${ids.gid?.replace(/\t/g, ' ')}`, `id -u ${PAF_USER}: ${uid}`);
-    const run = statSync(join(prefix, 'run', 'paf'));
-    const sock = statSync(uxfPath);
-    check(run.uid === uid && sock.uid === uid && (sock.mode & 0o777) === 0o660,
-      `${board}: /run/paf owned by ${PAF_USER}, its uxf socket ${PAF_USER}'s with mode ${(sock.mode & 0o777).toString(8)}`, `run/paf uid ${run.uid}, socket uid ${sock.uid}`);
-    const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
-    check(r.code === 0, `${board}: client through the init-script-started pafd`, r.out);
-  } catch (err) {
-    check(false, `${board}: init-script-started pafd accepts`, err.message);
+    for (const shell of shells) {
+      const what = `${board}: ${shell.name}: /etc/init.d/pafd`;
+      const env = { ...process.env, PAFD_ROOT: prefix, PATH: shell.path };
+      const run = (cmd) => spawnSync(shell.argv[0], [...shell.argv.slice(1), script, cmd], { env, encoding: 'utf8' });
+      const said = (r) => `exit ${r.status}\n${r.stdout}${r.stderr}`;
+      const port = await freePort();
+      const good = testConfig(board, port, `paf-init-test-${process.pid}-${shell.argv[0]}`, uxfPath);
+      writeFileSync(configFile, good);
+      const userBefore = uidOf(PAF_USER) !== undefined;
+      const start = run('start');
+      check(start.status === 0 && /Starting pafd: OK/.test(start.stdout), `${what} start -> 0${userBefore ? '' : ` (makes the user ${PAF_USER})`}`, said(start));
+      try {
+        const since = Date.now();
+        await pollConnect(port, since, since + START_TIMEOUT_MS);
+        const status = run('status');
+        check(status.status === 0 && /is running \(pid \d+\)/.test(status.stdout), `${what} status -> 0, running`, said(status));
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        const uid = uidOf(PAF_USER);
+        const ids = processIds(pid);
+        check(uid !== undefined && uid !== 0 && ids.uid === `${uid}\t${uid}\t${uid}\t${uid}`,
+          `${what}: pafd (pid ${pid}) runs as ${PAF_USER}: Uid ${ids.uid?.replace(/\t/g, ' ')}, Gid ${ids.gid?.replace(/\t/g, ' ')}`, `id -u ${PAF_USER}: ${uid}`);
+        const rundir = statSync(join(prefix, 'run', 'paf'));
+        const sock = statSync(uxfPath);
+        check(rundir.uid === uid && sock.uid === uid && (sock.mode & 0o777) === 0o660,
+          `${what}: /run/paf owned by ${PAF_USER}, its uxf socket ${PAF_USER}'s with mode ${(sock.mode & 0o777).toString(8)}`, `run/paf uid ${rundir.uid}, socket uid ${sock.uid}`);
+        const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
+        check(r.code === 0, `${what}: a client through the init-script-started pafd`, r.out);
+        const reload = run('force-reload');
+        check(reload.status === 0, `${what} force-reload -> 0`, said(reload));
+        writeFileSync(configFile, broken);
+        const badReload = run('force-reload');
+        check(badReload.status === 1 && /error reading configuration .*invalid port/.test(badReload.stderr), `${what} force-reload with a broken configuration -> 1 with pafd's line`, said(badReload));
+        const badRestart = run('restart');
+        const still = run('status');
+        check(badRestart.status === 1 && still.status === 0 && Number(readFileSync(pidFile, 'utf8').trim()) === pid,
+          `${what} restart with a broken configuration -> 1, the running pafd left alone`, `${said(badRestart)}\n${said(still)}`);
+      } catch (err) {
+        check(false, `${what}: init-script-started pafd accepts`, err.message);
+      } finally {
+        const stop = run('stop');
+        check(stop.status === 0 && /OK/.test(stop.stdout), `${what} stop -> 0`, said(stop));
+      }
+      const after = run('status');
+      check(after.status === 3, `${what} status -> 3, not running`, said(after));
+      const reloadStopped = run('reload');
+      check(reloadStopped.status === 7 && /not running/.test(reloadStopped.stderr), `${what} reload while stopped -> 7`, said(reloadStopped));
+      writeFileSync(configFile, broken);
+      const badStart = run('start');
+      check(badStart.status === 1 && /FAILED/.test(badStart.stdout) && /pafd: error reading configuration .*invalid port/.test(badStart.stderr),
+        `${what} start with a broken configuration -> 1 with pafd's line`, said(badStart));
+      const held = await holdPort();
+      writeFileSync(configFile, testConfig(board, held.port, `paf-init-test-${process.pid}-busy`, uxfPath));
+      const busyStart = run('start');
+      await held.close();
+      check(busyStart.status === 1 && /FAILED/.test(busyStart.stdout) && /pafd: cannot start: .*EADDRINUSE/.test(busyStart.stderr),
+        `${what} start with its port in use -> 1 with pafd's line`, said(busyStart));
+      writeFileSync(pidFile, '2147483646\n');
+      const stale = run('status');
+      check(stale.status === 1 && /dead but its pid file/.test(stale.stdout), `${what} status with a stale pid file -> 1`, said(stale));
+      writeFileSync(configFile, good);
+      const restart = run('start');
+      const stop = run('stop');
+      check(restart.status === 0 && stop.status === 0, `${what} start over a stale pid file -> 0, stop -> 0`, `${said(restart)}\n${said(stop)}`);
+    }
   } finally {
-    const stop = sh('stop');
-    check(stop.status === 0 && /OK/.test(stop.stdout), `${board}: /etc/init.d/pafd stop`, stop.stdout + stop.stderr);
-    const after = sh('status');
-    check(after.status === 3, `${board}: /etc/init.d/pafd status -> not running (exit 3)`, `exit ${after.status}: ${after.stdout}`);
+    for (const shell of shells) if (shell.bin) rmSync(shell.bin, { recursive: true, force: true });
     if (!hadUser && uidOf(PAF_USER) !== undefined) spawnSync('userdel', [PAF_USER], { stdio: 'inherit' });
   }
 }
