@@ -6,7 +6,8 @@
 //     (paths, modes, root ownership, the /usr/bin/pafd link), its config is
 //     targets/<board>.yaml, its unit carries the board's MemoryMax, its
 //     executable and addon are ELF files of the board's machine;
-//  3. per board: build/install.mjs into a temporary root, then the installed
+//  3. per board: build/install.mjs into a temporary root (seeded with
+//     etc/passwd and etc/group: the install adds the user paf once), then the installed
 //     executable (under qemu-user-static -L <sysroot> for arm) starts with a
 //     test variant of the board's config (same resources, NODE_OPTIONS from
 //     the board's .env; sockets moved to tcp:127.0.0.1:<free port>, a unique
@@ -199,6 +200,28 @@ function checkInstalled(board, prefix) {
   const m1 = elfMachine(join(prefix, LAYOUT.exe));
   const m2 = elfMachine(join(prefix, LAYOUT.addon(a.nodeArch)));
   check(m1 === ELF_MACHINE[b.arch] && m2 === ELF_MACHINE[b.arch], `${board}: executable and addon are ELF for ${b.arch} (e_machine ${ELF_MACHINE[b.arch]})`, `got ${m1} and ${m2}`);
+}
+
+/** A board root's account files before the install: uid 999 taken, gid 999 free. */
+const SEED_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nradio:x:999:999:radio:/:/bin/false\n';
+const SEED_GROUP = 'root:x:0:\nradio:x:999:\n';
+function seedAccounts(prefix) {
+  mkdirSync(join(prefix, 'etc'), { recursive: true });
+  writeFileSync(join(prefix, 'etc', 'passwd'), SEED_PASSWD);
+  writeFileSync(join(prefix, 'etc', 'group'), SEED_GROUP);
+  writeFileSync(join(prefix, 'etc', 'shadow'), 'root:*:19000:0:99999:7:::\n');
+}
+
+/** install.mjs added paf with the highest id free as uid and gid, once (a second install adds nothing). */
+function checkAccounts(board, prefix) {
+  const again = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', prefix], { encoding: 'utf8' });
+  const passwd = readFileSync(join(prefix, 'etc', 'passwd'), 'utf8');
+  const group = readFileSync(join(prefix, 'etc', 'group'), 'utf8');
+  const shadow = readFileSync(join(prefix, 'etc', 'shadow'), 'utf8');
+  check(again.status === 0
+    && passwd === `${SEED_PASSWD}paf:x:998:998:Pathfinder server pafd:/run/paf:/bin/false\n`
+    && group === `${SEED_GROUP}paf:x:998:\n` && shadow.endsWith('\npaf:!:::::::\n'),
+  `${board}: install adds the user and group paf (998) to the root's etc/passwd, etc/group and etc/shadow, once`, `${passwd}\n${group}\n${shadow}\n${again.stdout}${again.stderr}`);
 }
 
 // ---------------------------------------------------------------------
@@ -474,9 +497,11 @@ if (build1.ok && build2.ok) {
     checkTarball(board);
     const prefix = mkdtempSync(join(tmpdir(), `pafd-root-${board}-`));
     try {
+      seedAccounts(prefix);
       const inst = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', prefix, '--enable', 'systemd'], { encoding: 'utf8' });
       if (check(inst.status === 0, `${board}: node build/install.mjs --target ${board} --prefix <tmp> --enable systemd`, inst.stdout + inst.stderr)) {
         checkInstalled(board, prefix);
+        checkAccounts(board, prefix);
         await runBoard(board, prefix, figures);
         if (BOARDS[board].arch === 'x64') await runInitScript(board, prefix);
       }
