@@ -30,7 +30,7 @@ export interface TlsFiles { cert?: string; key?: string; tc?: string; crl?: stri
 export interface SocketConfig {
   addr: string;
   tls?: TlsFiles;
-  /** uxf only: permissions of the socket file (default UXF_DEFAULT_MODE). */
+  /** uxf only: permissions of the socket file (default 0660, UXF_MODE in transport/ux.ts). */
   mode?: number;
   /** uxf only: group of the socket file, a name or a gid (default: pafd's group). */
   group?: string | number;
@@ -116,12 +116,6 @@ const RESOURCE_TYPES = ['clients', 'services', 'subscriptions'] as const;
 const RESOURCE_SCOPES = ['total', 'user'] as const;
 const TLS_KEYS = ['cert', 'key', 'tc', 'crl'] as const;
 const SOCKET_KEYS = ['addr', 'tls', 'mode', 'group'];
-/**
- * A uxf socket file is read-write for its owner and group by default:
- * members of pafd's group (`paf` on an installed board) may connect,
- * nobody else may (connecting needs write permission on the file).
- */
-export const UXF_DEFAULT_MODE = 0o660;
 const MAX_FILE_MODE = 0o777;
 /** A group name as useradd/adduser accept it, or a gid. */
 const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
