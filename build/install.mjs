@@ -12,8 +12,15 @@
 // multi-user.target.wants link, for BusyBox/SysV an S60pafd link to the init
 // script (the rcS convention of BusyBox and Buildroot). The tarball is made
 // first (build/tarball.mjs) when dist/ has none.
+//
+// pafd runs as the system user and group paf. When the root has an
+// etc/passwd (a board's root file system) and no paf in it, paf is added
+// to etc/passwd, etc/group (and etc/shadow, etc/gshadow if present) with
+// the highest id below 1000 free in both, as systemd-sysusers would pick;
+// otherwise systemd-sysusers (usr/lib/sysusers.d/pafd.conf) or the init
+// script makes it on the board.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { BOARDS, LAYOUT, parseChoice, root, tarballPath } from './release.mjs';
@@ -71,6 +78,60 @@ function copyTree(from, prefix, rel, force, report) {
   }
 }
 
+const PAF_USER = 'paf';
+const SYSTEM_ID_MAX = 999;
+const SYSTEM_ID_MIN = 100;
+
+function idsIn(file) {
+  if (!existsSync(file)) return new Set();
+  return new Set(readFileSync(file, 'utf8').split('\n').map((l) => l.split(':')[2]).filter((x) => x !== undefined && /^\d+$/.test(x)).map(Number));
+}
+
+function hasEntry(file, name) {
+  return existsSync(file) && readFileSync(file, 'utf8').split('\n').some((l) => l.split(':')[0] === name);
+}
+
+function appendLine(file, line) {
+  const text = readFileSync(file, 'utf8');
+  appendFileSync(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`);
+}
+
+/** Adds the user and group paf to the root's account files, if it has them and they lack paf. */
+function ensureUser(prefix) {
+  const passwd = join(prefix, 'etc', 'passwd');
+  const group = join(prefix, 'etc', 'group');
+  if (!existsSync(passwd) || !existsSync(group)) {
+    console.log(`install: no etc/passwd and etc/group under ${prefix}: the user ${PAF_USER} is made on the board by systemd-sysusers (${LAYOUT.sysusers}) or by the init script`);
+    return;
+  }
+  let gid;
+  if (hasEntry(group, PAF_USER)) {
+    gid = Number(readFileSync(group, 'utf8').split('\n').find((l) => l.split(':')[0] === PAF_USER).split(':')[2]);
+  }
+  if (hasEntry(passwd, PAF_USER) && gid !== undefined) {
+    console.log(`install: user ${PAF_USER} exists in ${prefix}/etc/passwd`);
+    return;
+  }
+  const usedUids = idsIn(passwd);
+  const usedGids = idsIn(group);
+  let id = SYSTEM_ID_MAX;
+  while (id >= SYSTEM_ID_MIN && (usedUids.has(id) || (gid === undefined && usedGids.has(id)))) id--;
+  if (id < SYSTEM_ID_MIN) die(`no free system id for the user ${PAF_USER} in ${prefix}/etc/passwd`);
+  if (gid === undefined) {
+    gid = id;
+    appendLine(group, `${PAF_USER}:x:${gid}:`);
+    if (existsSync(join(prefix, 'etc', 'gshadow'))) appendLine(join(prefix, 'etc', 'gshadow'), `${PAF_USER}:!::`);
+  }
+  if (hasEntry(passwd, PAF_USER)) {
+    console.log(`install: group ${PAF_USER} (gid ${gid}) added to ${prefix}/etc/group`);
+    return;
+  }
+  const shell = ['usr/sbin/nologin', 'sbin/nologin'].find((s) => existsSync(join(prefix, s)));
+  appendLine(passwd, `${PAF_USER}:x:${id}:${gid}:Pathfinder server pafd:/run/paf:/${shell ?? 'bin/false'}`);
+  if (existsSync(join(prefix, 'etc', 'shadow'))) appendLine(join(prefix, 'etc', 'shadow'), `${PAF_USER}:!:::::::`);
+  console.log(`install: user ${PAF_USER} (uid ${id}, gid ${gid}) added to ${prefix}/etc/passwd and etc/group`);
+}
+
 const argv = process.argv.slice(2);
 const [board] = parseChoice(argv, '--target', Object.keys(BOARDS), { all: false });
 const prefixArg = option(argv, '--prefix');
@@ -99,6 +160,7 @@ try {
 } finally {
   rmSync(unpacked, { recursive: true, force: true });
 }
+ensureUser(prefix);
 if (enable === 'systemd') link(prefix, SYSTEMD_WANTS, `/${LAYOUT.unit}`);
 if (enable === 'sysv') link(prefix, SYSV_LINK, 'pafd');
 console.log(`install: ${board} installed under ${prefix}`);

@@ -82,6 +82,7 @@ export const LAYOUT = {
   config: 'etc/paf/pafd.yaml',
   env: 'etc/paf/pafd.env',
   unit: 'usr/lib/systemd/system/pafd.service',
+  sysusers: 'usr/lib/sysusers.d/pafd.conf',
   initScript: 'etc/init.d/pafd',
 };
 

@@ -7,11 +7,11 @@
 // LAYOUT): the executable and its addon under /usr/lib/paf, /usr/bin/pafd,
 // pafc and pafbench links to it (it is all three), targets/<board>.yaml as
 // /etc/paf/pafd.yaml, targets/<board>.env as /etc/paf/pafd.env, the systemd
-// unit (MemoryMax of the board filled in), the init script, the manual
-// pages made now from docs/*.md (build/man.mjs), LICENSE and the
-// executable's third-party notice under /usr/share/doc/paf. Entries are
-// owned by root (0/0). The executable is made by build/package.mjs first
-// when dist/sea/<arch>/ lacks it.
+// unit (MemoryMax of the board filled in), the sysusers.d file that makes
+// the user paf, the init script, the manual pages made now from docs/*.md
+// (build/man.mjs), LICENSE and the executable's third-party notice under
+// /usr/share/doc/paf. Entries are owned by root (0/0). The executable is
+// made by build/package.mjs first when dist/sea/<arch>/ lacks it.
 // SOURCE_DATE_EPOCH, when set, fixes every entry's time (reproducible
 // tarballs) and the date of the manual pages.
 import { spawnSync } from 'node:child_process';
@@ -80,6 +80,7 @@ function makeTarball(board) {
     put(stage, LAYOUT.config, config, 0o644);
     put(stage, LAYOUT.env, env, 0o644);
     put(stage, LAYOUT.unit, { text: unitText(board) }, 0o644);
+    put(stage, LAYOUT.sysusers, join(root, 'build', 'packaging', 'pafd.sysusers'), 0o644);
     put(stage, LAYOUT.initScript, join(root, 'build', 'packaging', 'pafd.init'), 0o755);
     for (const page of MAN_PAGES) put(stage, LAYOUT.manPage(page), { text: manPage(page) }, 0o644);
     put(stage, LAYOUT.license, join(root, 'LICENSE'), 0o644);

@@ -6,21 +6,31 @@
 //     (paths, modes, root ownership, the /usr/bin/pafd link), its config is
 //     targets/<board>.yaml, its unit carries the board's MemoryMax, its
 //     executable and addon are ELF files of the board's machine;
-//  3. per board: build/install.mjs into a temporary root, then the installed
+//  3. per board: build/install.mjs into a temporary root (seeded with
+//     etc/passwd and etc/group: the install adds the user paf once), then the installed
 //     executable (under qemu-user-static -L <sysroot> for arm) starts with a
 //     test variant of the board's config (same resources, NODE_OPTIONS from
 //     the board's .env; sockets moved to tcp:127.0.0.1:<free port>, a unique
 //     ux: name and a uxf: path in the temporary root; console logging), and
 //     the python3 clients test/interop/raw_client.py (tcp) and
 //     seqpacket_client.py (ux and uxf) publish and subscribe through it;
-//     SIGTERM ends it with exit 0;
-//  4. x64: the init script starts, reports and stops the installed pafd
-//     (start-stop-daemon, pid file);
+//     SIGUSR1 is logged and opens no listening socket (Node's default would
+//     open the V8 inspector on port 9229); SIGTERM ends it with exit 0;
+//  4. x64: the init script, under sh (dash, Debian's start-stop-daemon)
+//     and BusyBox sh (BusyBox's start-stop-daemon and tools), starts,
+//     reports, reloads and stops the installed pafd, which runs as the
+//     user paf (the script makes it if this host lacks it; the test
+//     removes it again) and owns /run/paf; with a broken configuration or
+//     a port in use start fails with pafd's own line, force-reload and
+//     restart fail and leave pafd running; the LSB exit codes of each
+//     action, a stale pid file included;
 //  5. systemd-analyze verify passes, with no complaint, on each shipped unit
-//     in a root made of this host's systemd units plus the installation.
+//     in a root made of this host's systemd units plus the installation,
+//     and systemd-analyze security rates it at most MAX_EXPOSURE (printed).
 // Ends with a table of sizes and times and an "N passed, N failed" line.
+// `--target <board>` runs one board only (e.g. x86_64-host, without qemu).
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, closeSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -38,6 +48,9 @@ const CONNECT_POLL_MS = 5;
 /** Idle RSS is read this long after "started", once start-up garbage has settled. */
 const IDLE_SETTLE_MS = 1000;
 const SYSTEMD_UNITS = '/usr/lib/systemd/system';
+/** systemd-analyze security's exposure of the unit before it ran as paf (issue 14): never worse. */
+const MAX_EXPOSURE = 2.2;
+const PAF_USER = 'paf';
 /** V8's young generation is three semi-spaces; 16 MB each is Node 20's 64-bit default. */
 const YOUNG_GENERATION_SEMI_SPACES = 3;
 const DEFAULT_SEMI_SPACE_MB = 16;
@@ -104,6 +117,25 @@ function readEnvFile(file) {
   return env;
 }
 
+/** TCP ports a process listens on: its socket inodes looked up in /proc/net/tcp{,6}. */
+function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  const ports = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const row of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const f = row.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports.sort((x, y) => x - y).join(' ');
+}
+
 function vmRss(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
@@ -120,7 +152,7 @@ function expectedEntries(board) {
   const files = new Map([
     [LAYOUT.exe, '-rwxr-xr-x'], [LAYOUT.addon(a.nodeArch), '-rwxr-xr-x'],
     [LAYOUT.config, '-rw-r--r--'], [LAYOUT.env, '-rw-r--r--'],
-    [LAYOUT.unit, '-rw-r--r--'], [LAYOUT.initScript, '-rwxr-xr-x'],
+    [LAYOUT.unit, '-rw-r--r--'], [LAYOUT.sysusers, '-rw-r--r--'], [LAYOUT.initScript, '-rwxr-xr-x'],
     [LAYOUT.binLink, 'lrwxrwxrwx'],
     ...shippedEntries(),
   ]);
@@ -171,6 +203,28 @@ function checkInstalled(board, prefix) {
   const m1 = elfMachine(join(prefix, LAYOUT.exe));
   const m2 = elfMachine(join(prefix, LAYOUT.addon(a.nodeArch)));
   check(m1 === ELF_MACHINE[b.arch] && m2 === ELF_MACHINE[b.arch], `${board}: executable and addon are ELF for ${b.arch} (e_machine ${ELF_MACHINE[b.arch]})`, `got ${m1} and ${m2}`);
+}
+
+/** A board root's account files before the install: uid 999 taken, gid 999 free. */
+const SEED_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nradio:x:999:999:radio:/:/bin/false\n';
+const SEED_GROUP = 'root:x:0:\nradio:x:999:\n';
+function seedAccounts(prefix) {
+  mkdirSync(join(prefix, 'etc'), { recursive: true });
+  writeFileSync(join(prefix, 'etc', 'passwd'), SEED_PASSWD);
+  writeFileSync(join(prefix, 'etc', 'group'), SEED_GROUP);
+  writeFileSync(join(prefix, 'etc', 'shadow'), 'root:*:19000:0:99999:7:::\n');
+}
+
+/** install.mjs added paf with the highest id free as uid and gid, once (a second install adds nothing). */
+function checkAccounts(board, prefix) {
+  const again = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', prefix], { encoding: 'utf8' });
+  const passwd = readFileSync(join(prefix, 'etc', 'passwd'), 'utf8');
+  const group = readFileSync(join(prefix, 'etc', 'group'), 'utf8');
+  const shadow = readFileSync(join(prefix, 'etc', 'shadow'), 'utf8');
+  check(again.status === 0
+    && passwd === `${SEED_PASSWD}paf:x:998:998:Pathfinder server pafd:/run/paf:/bin/false\n`
+    && group === `${SEED_GROUP}paf:x:998:\n` && shadow.endsWith('\npaf:!:::::::\n'),
+  `${board}: install adds the user and group paf (998) to the root's etc/passwd, etc/group and etc/shadow, once`, `${passwd}\n${group}\n${shadow}\n${again.stdout}${again.stderr}`);
 }
 
 // ---------------------------------------------------------------------
@@ -254,6 +308,12 @@ async function runBoard(board, prefix, figures) {
       check(r.code === 0 && /all checks passed/.test(r.out), `${board}: ${script} ${addr.replace(prefix, '<prefix>')} publishes and subscribes`, r.out);
     }
     if (!a.qemu) figures.busyRss = vmRss(pafd.proc.pid);
+    const before = listeningPorts(pafd.proc.pid);
+    pafd.proc.kill('SIGUSR1');
+    await pafd.waitLog(/SIGUSR1 received/, START_TIMEOUT_MS);
+    const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
+    const after = listeningPorts(pafd.proc.pid);
+    check(r.code === 0 && after === before, `${board}: SIGUSR1 logged, listening ports still ${before} (no inspector), still serving`, `after: ${after}\n${r.out}`);
     await runShippedPrograms(board, prefix, port, uxName, figures);
   } catch (err) {
     check(false, `${board}: pafd serves`, `${err.message}\n${pafd.log.join('\n')}`);
@@ -266,30 +326,131 @@ async function runBoard(board, prefix, figures) {
   }
 }
 
-/** The init script on an x64 installation: start, status, a client, stop, status. */
+/** The uid of a user of this host, or undefined. */
+function uidOf(user) {
+  const r = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : undefined;
+}
+
+/** Uid and gid (real, effective) of a running process, from /proc. */
+function processIds(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { uid: /^Uid:\s+(.*)$/m.exec(status)?.[1].trim(), gid: /^Gid:\s+(.*)$/m.exec(status)?.[1].trim() };
+}
+
+/**
+ * The shells and start-stop-daemons the init script is run with: dash with
+ * Debian's start-stop-daemon, and BusyBox's sh with BusyBox's applets
+ * (start-stop-daemon and the tools the script calls) first in PATH.
+ */
+const BUSYBOX_APPLETS = ['start-stop-daemon', 'head', 'tail', 'grep', 'sleep', 'cat', 'rm', 'mkdir', 'chown', 'chmod', 'id', 'logger'];
+function initShells() {
+  const shells = [{ name: 'sh', argv: ['sh'], path: process.env.PATH }];
+  if (spawnSync('busybox', ['true'], { stdio: 'ignore' }).status === 0) {
+    const bin = mkdtempSync(join(tmpdir(), 'pafd-busybox-'));
+    const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+    for (const applet of BUSYBOX_APPLETS) symlinkSync(busybox, join(bin, applet));
+    shells.push({ name: 'busybox sh', argv: ['busybox', 'sh'], path: `${bin}:${process.env.PATH}`, bin });
+  } else {
+    check(false, 'busybox available for the init script test', 'install the Debian package busybox');
+  }
+  return shells;
+}
+
+/** A TCP listener of our own on a free port: pafd's bind then fails with EADDRINUSE. */
+function holdPort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => resolve({ port: s.address().port, close: () => new Promise((r) => s.close(r)) }));
+  });
+}
+
+/**
+ * The init script on an x64 installation, under each shell: start (pafd
+ * runs as paf), status, a client, force-reload; with a broken
+ * configuration force-reload and restart fail and leave pafd running;
+ * stop, status, reload while stopped; start with the broken
+ * configuration and with a port in use fail with pafd's own line; a stale
+ * pid file gives status 1 and does not stop the next start.
+ */
 async function runInitScript(board, prefix) {
-  const port = await freePort();
-  const uxName = `paf-init-test-${process.pid}`;
-  writeFileSync(join(prefix, LAYOUT.config), testConfig(board, port, uxName, join(prefix, 'run', 'paf', 'pafd.socket')));
+  // The user paf must reach the installation: mkdtemp made its root 0700.
+  chmodSync(prefix, 0o755);
+  const hadUser = uidOf(PAF_USER) !== undefined;
   const script = join(prefix, LAYOUT.initScript);
-  const env = { ...process.env, PAFD_ROOT: prefix };
-  const sh = (cmd) => spawnSync('sh', [script, cmd], { env, encoding: 'utf8' });
-  const start = sh('start');
-  check(start.status === 0, `${board}: /etc/init.d/pafd start`, start.stdout + start.stderr);
+  const pidFile = join(prefix, 'run', 'paf', 'pafd.pid');
+  const uxfPath = join(prefix, 'run', 'paf', 'pafd.socket');
+  const configFile = join(prefix, LAYOUT.config);
+  const broken = 'domains:\n  - sockets: [tcp:127.0.0.1:99999]\n';
+  const shells = initShells();
   try {
-    const since = Date.now();
-    await pollConnect(port, since, since + START_TIMEOUT_MS);
-    const status = sh('status');
-    check(status.status === 0 && /is running \(pid \d+\)/.test(status.stdout), `${board}: /etc/init.d/pafd status -> running`, status.stdout + status.stderr);
-    const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
-    check(r.code === 0, `${board}: client through the init-script-started pafd`, r.out);
-  } catch (err) {
-    check(false, `${board}: init-script-started pafd accepts`, err.message);
+    for (const shell of shells) {
+      const what = `${board}: ${shell.name}: /etc/init.d/pafd`;
+      const env = { ...process.env, PAFD_ROOT: prefix, PATH: shell.path };
+      const run = (cmd) => spawnSync(shell.argv[0], [...shell.argv.slice(1), script, cmd], { env, encoding: 'utf8' });
+      const said = (r) => `exit ${r.status}\n${r.stdout}${r.stderr}`;
+      const port = await freePort();
+      const good = testConfig(board, port, `paf-init-test-${process.pid}-${shell.argv[0]}`, uxfPath);
+      writeFileSync(configFile, good);
+      const userBefore = uidOf(PAF_USER) !== undefined;
+      const start = run('start');
+      check(start.status === 0 && /Starting pafd: OK/.test(start.stdout), `${what} start -> 0${userBefore ? '' : ` (makes the user ${PAF_USER})`}`, said(start));
+      try {
+        const since = Date.now();
+        await pollConnect(port, since, since + START_TIMEOUT_MS);
+        const status = run('status');
+        check(status.status === 0 && /is running \(pid \d+\)/.test(status.stdout), `${what} status -> 0, running`, said(status));
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        const uid = uidOf(PAF_USER);
+        const ids = processIds(pid);
+        check(uid !== undefined && uid !== 0 && ids.uid === `${uid}\t${uid}\t${uid}\t${uid}`,
+          `${what}: pafd (pid ${pid}) runs as ${PAF_USER}: Uid ${ids.uid?.replace(/\t/g, ' ')}, Gid ${ids.gid?.replace(/\t/g, ' ')}`, `id -u ${PAF_USER}: ${uid}`);
+        const rundir = statSync(join(prefix, 'run', 'paf'));
+        const sock = statSync(uxfPath);
+        check(rundir.uid === uid && sock.uid === uid && (sock.mode & 0o777) === 0o660,
+          `${what}: /run/paf owned by ${PAF_USER}, its uxf socket ${PAF_USER}'s with mode ${(sock.mode & 0o777).toString(8)}`, `run/paf uid ${rundir.uid}, socket uid ${sock.uid}`);
+        const r = await pyClient('raw_client.py', `tcp:127.0.0.1:${port}`);
+        check(r.code === 0, `${what}: a client through the init-script-started pafd`, r.out);
+        const reload = run('force-reload');
+        check(reload.status === 0, `${what} force-reload -> 0`, said(reload));
+        writeFileSync(configFile, broken);
+        const badReload = run('force-reload');
+        check(badReload.status === 1 && /error reading configuration .*invalid port/.test(badReload.stderr), `${what} force-reload with a broken configuration -> 1 with pafd's line`, said(badReload));
+        const badRestart = run('restart');
+        const still = run('status');
+        check(badRestart.status === 1 && still.status === 0 && Number(readFileSync(pidFile, 'utf8').trim()) === pid,
+          `${what} restart with a broken configuration -> 1, the running pafd left alone`, `${said(badRestart)}\n${said(still)}`);
+      } catch (err) {
+        check(false, `${what}: init-script-started pafd accepts`, err.message);
+      } finally {
+        const stop = run('stop');
+        check(stop.status === 0 && /OK/.test(stop.stdout), `${what} stop -> 0`, said(stop));
+      }
+      const after = run('status');
+      check(after.status === 3, `${what} status -> 3, not running`, said(after));
+      const reloadStopped = run('reload');
+      check(reloadStopped.status === 7 && /not running/.test(reloadStopped.stderr), `${what} reload while stopped -> 7`, said(reloadStopped));
+      writeFileSync(configFile, broken);
+      const badStart = run('start');
+      check(badStart.status === 1 && /FAILED/.test(badStart.stdout) && /pafd: error reading configuration .*invalid port/.test(badStart.stderr),
+        `${what} start with a broken configuration -> 1 with pafd's line`, said(badStart));
+      const held = await holdPort();
+      writeFileSync(configFile, testConfig(board, held.port, `paf-init-test-${process.pid}-busy`, uxfPath));
+      const busyStart = run('start');
+      await held.close();
+      check(busyStart.status === 1 && /FAILED/.test(busyStart.stdout) && /pafd: cannot start: .*EADDRINUSE/.test(busyStart.stderr),
+        `${what} start with its port in use -> 1 with pafd's line`, said(busyStart));
+      writeFileSync(pidFile, '2147483646\n');
+      const stale = run('status');
+      check(stale.status === 1 && /dead but its pid file/.test(stale.stdout), `${what} status with a stale pid file -> 1`, said(stale));
+      writeFileSync(configFile, good);
+      const restart = run('start');
+      const stop = run('stop');
+      check(restart.status === 0 && stop.status === 0, `${what} start over a stale pid file -> 0, stop -> 0`, `${said(restart)}\n${said(stop)}`);
+    }
   } finally {
-    const stop = sh('stop');
-    check(stop.status === 0 && /OK/.test(stop.stdout), `${board}: /etc/init.d/pafd stop`, stop.stdout + stop.stderr);
-    const after = sh('status');
-    check(after.status === 3, `${board}: /etc/init.d/pafd status -> not running (exit 3)`, `exit ${after.status}: ${after.stdout}`);
+    for (const shell of shells) if (shell.bin) rmSync(shell.bin, { recursive: true, force: true });
+    if (!hadUser && uidOf(PAF_USER) !== undefined) spawnSync('userdel', [PAF_USER], { stdio: 'inherit' });
   }
 }
 
@@ -310,6 +471,11 @@ function verifyUnit(board) {
     const r = spawnSync('systemd-analyze', ['verify', `--root=${vroot}`, 'pafd.service'], { encoding: 'utf8' });
     const said = `${r.stdout}${r.stderr}`.trim();
     check(r.status === 0 && said === '', `${board}: systemd-analyze verify --root=<root> pafd.service: exit ${r.status}, ${said === '' ? 'no complaint' : 'complaints'}`, said);
+    const sec = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${vroot}`, '--no-pager', 'pafd.service'], { encoding: 'utf8' });
+    const table = `${sec.stdout}${sec.stderr}`.trimEnd();
+    console.log(table.split('\n').map((l) => `       ${l}`).join('\n'));
+    const exposure = Number(/Overall exposure level for pafd\.service: ([0-9.]+)/.exec(table)?.[1] ?? NaN);
+    check(exposure <= MAX_EXPOSURE, `${board}: systemd-analyze security pafd.service: exposure ${exposure} (at most ${MAX_EXPOSURE})`, table);
   } finally {
     rmSync(vroot, { recursive: true, force: true });
   }
@@ -400,19 +566,28 @@ async function runShippedPrograms(board, prefix, port, uxName, figures) {
 // ---------------------------------------------------------------------
 
 const figures = { startMs: {}, idleRss: NaN, busyRss: NaN };
-const build1 = runStep('node build/package.mjs --arch all', process.execPath, [join(root, 'build', 'package.mjs'), '--arch', 'all']);
-const build2 = build1.ok && runStep('node build/tarball.mjs --target all', process.execPath, [join(root, 'build', 'tarball.mjs'), '--target', 'all']);
+const only = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;
+if (only !== undefined && !(only in BOARDS)) {
+  console.error(`test-targets: --target takes one of ${Object.keys(BOARDS).join(', ')}`);
+  process.exit(1);
+}
+const boards = only === undefined ? Object.keys(BOARDS) : [only];
+const arch = only === undefined ? 'all' : BOARDS[only].arch;
+const build1 = runStep(`node build/package.mjs --arch ${arch}`, process.execPath, [join(root, 'build', 'package.mjs'), '--arch', arch]);
+const build2 = build1.ok && runStep(`node build/tarball.mjs --target ${only ?? 'all'}`, process.execPath, [join(root, 'build', 'tarball.mjs'), '--target', only ?? 'all']);
 const buildMs = Date.now() - t0;
 
 if (build1.ok && build2.ok) {
-  for (const board of Object.keys(BOARDS)) {
+  for (const board of boards) {
     console.log(`\n== ${board} (${BOARDS[board].arch})`);
     checkTarball(board);
     const prefix = mkdtempSync(join(tmpdir(), `pafd-root-${board}-`));
     try {
+      seedAccounts(prefix);
       const inst = spawnSync(process.execPath, [join(root, 'build', 'install.mjs'), '--target', board, '--prefix', prefix, '--enable', 'systemd'], { encoding: 'utf8' });
       if (check(inst.status === 0, `${board}: node build/install.mjs --target ${board} --prefix <tmp> --enable systemd`, inst.stdout + inst.stderr)) {
         checkInstalled(board, prefix);
+        checkAccounts(board, prefix);
         checkShippedFiles(board, prefix);
         await runBoard(board, prefix, figures);
         if (BOARDS[board].arch === 'x64') await runInitScript(board, prefix);
@@ -440,7 +615,7 @@ for (const [name, a] of Object.entries(ARCHES)) {
   const raw = readFileSync(exe);
   rows.push([`executable ${name} (node ${a.version}, stripped)`, mb(raw.length), mb(gzipSync(raw, { level: 9 }).length)]);
 }
-for (const board of Object.keys(BOARDS)) {
+for (const board of boards) {
   const t = tarballPath(board);
   if (existsSync(t)) rows.push([`tarball ${relative(join(root, 'dist'), t)}`, '', mb(statSync(t).size)]);
 }

@@ -14,7 +14,7 @@ import { SystemdNotifier } from '../server/systemd';
 
 /** How long a fatal error may spend closing sockets before the process exits anyway. */
 const FATAL_EXIT_GRACE_MS = 1000;
-/** SIGTERM must end the process within a second (issue 5); closing normally takes milliseconds. */
+/** SIGTERM must end the process within a second (systemd and init scripts wait no longer); closing normally takes milliseconds. */
 const SHUTDOWN_DEADLINE_MS = 900;
 
 /** Ends the process with one clear line (docs/cli-and-config.md §1.4: startup errors exit 1). */
@@ -22,6 +22,16 @@ function die(message: string): never {
   process.stderr.write(`pafd: ${message}\n`);
   process.exit(1);
 }
+
+/**
+ * SIGUSR1: Node's default opens the V8 inspector on 127.0.0.1:9229, and
+ * whoever reaches that port runs code inside pafd (Node 20 has no flag to
+ * turn this off). A listener of our own replaces that default for good,
+ * so it goes in before anything else runs; it reopens the log file (the
+ * logrotate convention) once there is one.
+ */
+let onUsr1 = (): void => {};
+process.on('SIGUSR1', () => onUsr1());
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -90,6 +100,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // SIGHUP reloads (the original exits instead).
   process.on('SIGHUP', () => reload());
+  onUsr1 = () => {
+    outputs.reopen();
+    log.info(`SIGUSR1 received; ${outputs.current?.file === undefined ? 'no log file to reopen' : `log file ${outputs.current.file} reopened`}`);
+  };
 
   const server = new PathfinderServer(config, systemClock, log);
   try {

@@ -35,10 +35,27 @@ import type { Address } from '../transport/address';
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
 export interface TlsFiles { cert?: string; key?: string; tc?: string; crl?: string }
-export interface SocketConfig { addr: string; tls?: TlsFiles }
+export interface SocketConfig {
+  addr: string;
+  tls?: TlsFiles;
+  /** uxf only: permissions of the socket file (default 0660, UXF_MODE in transport/ux.ts). */
+  mode?: number;
+  /** uxf only: group of the socket file, a name or a gid (default: pafd's group). */
+  group?: string | number;
+}
+/**
+ * Who a local (ux, uxf) client is: `shared` makes every local client the
+ * user `default`, as the original does; `per-uid` makes it `uid:<n>` from
+ * the peer's credentials (SO_PEERCRED), so that ownership and per-user
+ * limits separate local processes of different uids.
+ */
+export type LocalUsers = 'shared' | 'per-uid';
+export const LOCAL_USERS: readonly LocalUsers[] = ['shared', 'per-uid'];
 export interface DomainConfig {
   name?: string;
   sockets: SocketConfig[];
+  /** Absent: shared. */
+  localUsers?: LocalUsers;
   protocolVersion: { min: number; max: number };
   idle: { min: number; max: number };
 }
@@ -91,6 +108,14 @@ export const DEFAULT_IDLE_MAX = 30;
  */
 export const MAX_IDLE_SECONDS = Math.floor(0x7fffffff / 1000);
 const DEFAULT_LOG_FILE_MAX_SIZE = 1_000_000;
+/**
+ * Backups of the log file kept when no -b/log_file_backup is given. The
+ * original's default, 0, never rotates: a board whose operator set only a
+ * file name would fill its flash. With 3, a log file takes at most about
+ * 4 MB (4 x log_file_max_size); an explicit 0 still means "one growing
+ * file", for logrotate (which then sends SIGUSR1 or SIGHUP to reopen it).
+ */
+export const DEFAULT_LOG_FILE_BACKUPS = 3;
 const DEFAULT_SYSLOG_SOCKET = '/dev/log';
 const DEFAULT_FACILITY = 'daemon';
 const DEFAULT_LEVEL: LogLevel = 'info';
@@ -98,7 +123,10 @@ const DEFAULT_LEVEL: LogLevel = 'info';
 const RESOURCE_TYPES = ['clients', 'services', 'subscriptions'] as const;
 const RESOURCE_SCOPES = ['total', 'user'] as const;
 const TLS_KEYS = ['cert', 'key', 'tc', 'crl'] as const;
-const SOCKET_KEYS = ['addr', 'tls'];
+const SOCKET_KEYS = ['addr', 'tls', 'mode', 'group'];
+const MAX_FILE_MODE = 0o777;
+/** A group name as useradd/adduser accept it, or a gid. */
+const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 const PROTOCOL_VERSION_KEYS = ['min', 'max'];
 const IDLE_KEYS = ['min', 'max'];
 const METRICS_KEYS = ['address'];
@@ -135,7 +163,7 @@ export function defaultConfig(): ServerConfig {
     resources: { total: {}, user: {} },
     log: {
       console: false,
-      fileBackup: 0,
+      fileBackup: DEFAULT_LOG_FILE_BACKUPS,
       fileMaxSize: DEFAULT_LOG_FILE_MAX_SIZE,
       syslog: true,
       syslogSocket: DEFAULT_SYSLOG_SOCKET,
@@ -389,12 +417,41 @@ function readSocket(v: unknown, path: string): SocketConfig {
   const addr = stringAt(get(v, 'addr'), `${path}.addr`);
   if (addr === undefined) throw new SchemaError(`${path}.addr`, REQUIRED_MISSING);
   const parsed = checkAddress(addr, `${path}.addr`);
+  const socket: SocketConfig = { addr };
+  const mode = readMode(get(v, 'mode'), `${path}.mode`);
+  const group = readGroup(get(v, 'group'), `${path}.group`);
+  if ((mode !== undefined || group !== undefined) && parsed.transport !== 'uxf') {
+    throw new SchemaError(`${path}.${mode !== undefined ? 'mode' : 'group'}`, `not allowed for a ${parsed.transport} address (valid transport: uxf)`);
+  }
+  if (mode !== undefined) socket.mode = mode;
+  if (group !== undefined) socket.group = group;
   const tls = readTls(get(v, 'tls'), `${path}.tls`);
-  if (tls === undefined) return { addr };
+  if (tls === undefined) return socket;
   if (parsed.transport !== 'tls' && parsed.transport !== 'utls') {
     throw new SchemaError(`${path}.tls`, `not allowed for a ${parsed.transport} address (valid transports: tls, utls)`);
   }
-  return { addr, tls };
+  socket.tls = tls;
+  return socket;
+}
+
+/** File permissions: an octal YAML integer (0660) or an octal string ("0660", "660"). */
+function readMode(v: unknown, path: string): number | undefined {
+  if (v === undefined) return undefined;
+  const expected = 'must be file permissions in octal, 0000 to 0777 (e.g. 0660)';
+  if (typeof v === 'string') {
+    if (!/^0?[0-7]{3}$/.test(v)) throw new SchemaError(path, expected);
+    return parseInt(v, 8);
+  }
+  if (typeof v !== 'bigint' || v < 0n || v > BigInt(MAX_FILE_MODE)) throw new SchemaError(path, `${expected}, not ${typeof v === 'bigint' ? `${v} (octal ${v.toString(8)})` : describe(v)}`);
+  return Number(v);
+}
+
+/** A group name or a numeric gid. */
+function readGroup(v: unknown, path: string): string | number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'bigint') return intAt(v, path, 0, 0xfffffffe);
+  if (typeof v !== 'string' || !GROUP_NAME.test(v)) throw new SchemaError(path, `must be a group name or a gid, not ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+  return v;
 }
 
 function readDomain(v: unknown, path: string): DomainConfig {
@@ -438,11 +495,14 @@ function readDomain(v: unknown, path: string): DomainConfig {
   }
   if (idleMin > idleMax) throw new SchemaError(idlePath, `min (${idleMin}) must not be greater than max (${idleMax})`);
 
+  const localUsers = oneOf(stringAt(get(m, 'local_users'), `${path}.local_users`), `${path}.local_users`, LOCAL_USERS, 'local_users value');
+
   const domain: DomainConfig = {
     sockets: socketConfigs,
     protocolVersion: { min: pvMin, max: pvMax },
     idle: { min: idleMin, max: idleMax },
   };
+  if (localUsers !== undefined) domain.localUsers = localUsers;
   if (name !== undefined) domain.name = name;
   return domain;
 }

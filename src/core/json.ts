@@ -14,6 +14,8 @@
 // It is a single pass over the string with charCodeAt; strings without
 // escapes are returned as one slice of the input.
 
+import { logText } from '../log/escape';
+
 export type JsonValue = string | bigint | number | boolean | null | JsonValue[] | JsonObject;
 /** Has no Object.prototype in its chain, so any key (even "__proto__") is an own property. */
 export interface JsonObject { [key: string]: JsonValue }
@@ -155,7 +157,7 @@ class Parser {
       // keys of this object.
       if (key in obj) {
         this.pos = keyAt;
-        this.fail(`duplicate key ${JSON.stringify(key)}`);
+        this.fail(`duplicate key "${logText(key)}"`);
       }
       if (this.skipWhitespace() !== COLON) this.fail("expected ':'");
       this.pos++;

@@ -2,6 +2,7 @@
 // The I/O layer creates one per accepted transport connection and gives it
 // a sink for outgoing messages; the core never touches a socket.
 
+import { logText } from '../log/escape';
 import type { Timed } from './timer-queue';
 import type { Service } from './service';
 import type { Subscription } from './subscription';
@@ -118,6 +119,8 @@ export class Session implements Timed {
   /** Human-readable identity for log lines. */
   describe(): string {
     const id = this.clientId === undefined ? '-' : `0x${this.clientId.toString(16)}`;
-    return `client ${id} (${this.address}, user ${this.user})`;
+    // The address (a ux peer's socket name) and the user (a certificate's
+    // SKI) come from the peer: escaped for the log line this ends up in.
+    return `client ${id} (${logText(this.address)}, user ${logText(this.user)})`;
   }
 }

@@ -4,6 +4,8 @@
 // outputs.ts decides which ones a configuration asks for. Formatting is
 // skipped entirely for records below the level.
 
+import { oneLine } from './escape';
+
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
 const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
@@ -28,8 +30,11 @@ export class Logger {
   log(level: LogLevel, message: string): void {
     if (SEVERITY[level] < this.threshold) return;
     // A sink may log about its own trouble (syslog gone); it sees the list as it was.
+    // One event, one line: whatever a message was built from, no control
+    // character reaches a destination (client text is escaped before, see escape.ts).
+    const line = oneLine(message);
     const sinks = this.sinks;
-    for (const sink of sinks) sink(level, message);
+    for (const sink of sinks) sink(level, line);
   }
 
   debug(message: string): void { this.log('debug', message); }

@@ -5,6 +5,7 @@
 // without a reply (docs/protocol.md §4.3).
 
 import type { JsonObject, JsonValue } from '../core/json';
+import { logText } from '../log/escape';
 import type { PropValue, Props } from '../core/props';
 
 export type ProtocolVersion = 2 | 3;
@@ -196,20 +197,20 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
   if (typeof type !== 'string') throw wrongType(MSG_TYPE, 'a string', type);
 
   const command = (version === 3 ? V3_COMMANDS : V2_COMMANDS).get(cmd);
-  if (!command) throw new ProtocolError(`unknown command ${JSON.stringify(cmd)} for protocol version ${version}`);
+  if (!command) throw new ProtocolError(`unknown command ${quote(cmd)} for protocol version ${version}`);
   const towards = SENT_TOWARDS.get(type);
-  if (!towards) throw new ProtocolError(`unknown msg-type ${JSON.stringify(type)}`);
+  if (!towards) throw new ProtocolError(`unknown msg-type ${quote(type)}`);
   if (towards !== direction) {
-    throw new ProtocolError(`msg-type ${JSON.stringify(type)} cannot be sent by the ${direction === 'to-server' ? 'client' : 'server'}`);
+    throw new ProtocolError(`msg-type ${quote(type)} cannot be sent by the ${direction === 'to-server' ? 'client' : 'server'}`);
   }
   const spec = command[type as MsgType];
-  if (!spec) throw new ProtocolError(`msg-type ${JSON.stringify(type)} does not exist for command ${JSON.stringify(cmd)}`);
+  if (!spec) throw new ProtocolError(`msg-type ${quote(type)} does not exist for command ${quote(cmd)}`);
 
   let mandatorySeen = 0;
   for (const name in value) {
     if (name === TA_CMD || name === TA_ID || name === MSG_TYPE) continue;
     const field = spec.fields.get(name);
-    if (!field) throw new ProtocolError(`unknown field ${JSON.stringify(name)} in ${cmd} ${type}`);
+    if (!field) throw new ProtocolError(`unknown field ${quote(name)} in ${cmd} ${type}`);
     checkField(name, value[name], field.type);
     if (field.mandatory) mandatorySeen++;
   }
@@ -323,12 +324,12 @@ function checkProps(field: string, v: JsonValue): void {
   for (const prop in v) {
     const values = v[prop]!;
     if (!Array.isArray(values)) {
-      throw new ProtocolError(`${field} ${JSON.stringify(prop)} is ${describe(values)}, not an array`);
+      throw new ProtocolError(`${field} ${quote(prop)} is ${describe(values)}, not an array`);
     }
     for (const item of values) {
       if (typeof item === 'string') continue;
       if (typeof item === 'bigint' && item >= MIN_INT64 && item <= MAX_UINT63) continue;
-      throw new ProtocolError(`${field} ${JSON.stringify(prop)} holds ${describe(item)}, not a string or 64-bit integer`);
+      throw new ProtocolError(`${field} ${quote(prop)} holds ${describe(item)}, not a string or 64-bit integer`);
     }
   }
 }
@@ -342,11 +343,19 @@ function isUint63(v: JsonValue): v is bigint {
 }
 
 function missing(name: string, where?: string): ProtocolError {
-  return new ProtocolError(`missing field ${JSON.stringify(name)}${where ? ` in ${where}` : ''}`);
+  return new ProtocolError(`missing field ${quote(name)}${where ? ` in ${where}` : ''}`);
 }
 
 function wrongType(name: string, expected: string, got: JsonValue): ProtocolError {
-  return new ProtocolError(`field ${JSON.stringify(name)} must be ${expected}, got ${describe(got)}`);
+  return new ProtocolError(`field ${quote(name)} must be ${expected}, got ${describe(got)}`);
+}
+
+/**
+ * A name from the peer in an error message, which ends up in a log line:
+ * escaped and capped (an unknown field name may be 256 KiB long).
+ */
+function quote(name: string): string {
+  return `"${logText(name)}"`;
 }
 
 const MAX_DESCRIBED_DIGITS = 30;

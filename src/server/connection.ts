@@ -14,6 +14,8 @@ import { HANDLERS } from './handlers';
 import { handleTrackInform } from './handlers/track';
 import { releaseMemorySoon } from './memory';
 import type { Job } from '../core/walk';
+import type { LogLevel } from '../log/logger';
+import { LineBudget, suppressedText } from '../log/rate-limit';
 
 /**
  * Stop reading requests from a client while this much output waits for it
@@ -60,6 +62,12 @@ export class ClientConnection {
   private job: Job | undefined = undefined;
   /** The job waits for the client to read what it was sent so far. */
   private jobWaitsForDrain = false;
+  /**
+   * Log lines about this connection's requests, by kind (made on first
+   * use): a client repeating a refused request gets a few lines and a
+   * count, not one line per request.
+   */
+  private budgets: Map<string, { budget: LineBudget; level: LogLevel }> | undefined = undefined;
 
   constructor(
     readonly domain: DomainServer,
@@ -88,6 +96,35 @@ export class ClientConnection {
 
   close(reason: string): void {
     this.transport.close(reason);
+  }
+
+  /**
+   * Logs `text` about this client's request (prefixed with the domain and
+   * the client), at most LOG_BURST lines of one `kind` per LOG_WINDOW_S;
+   * the rest are counted and reported in one summary line when the next
+   * line of that kind comes after the window, or at the close.
+   */
+  logRequest(level: LogLevel, kind: string, text: string): void {
+    const log = this.domain.log;
+    if (!log.enabled(level)) return;
+    const now = this.domain.clock.now();
+    this.budgets ??= new Map();
+    let entry = this.budgets.get(kind);
+    if (entry === undefined) this.budgets.set(kind, entry = { budget: new LineBudget(), level });
+    const budget = entry.budget;
+    const summary = budget.summary(now);
+    if (summary !== undefined) log.log(level, `${this.domain.label}${this.session.describe()}: ${kind}: ${suppressedText(summary)}`);
+    if (budget.take(now)) log.log(level, `${this.domain.label}${this.session.describe()}: ${text}`);
+  }
+
+  /** Summary lines for whatever logRequest still holds back (the connection is gone). */
+  flushLogSummaries(): void {
+    if (this.budgets === undefined) return;
+    const now = this.domain.clock.now();
+    for (const [kind, { budget, level }] of this.budgets) {
+      const summary = budget.summary(now, true);
+      if (summary !== undefined) this.domain.log.log(level, `${this.domain.label}${this.session.describe()}: ${kind}: ${suppressedText(summary)}`);
+    }
   }
 
   private receive(payload: Buffer): void {
@@ -183,7 +220,7 @@ export class ClientConnection {
     }
     if (session.open.has(msg.taId)) throw new ProtocolError(`request reuses the id ${msg.taId} of an open transaction`);
     if (!session.handshaked && msg.cmd !== 'hello') {
-      this.domain.log.info(`${this.domain.label}${session.describe()}: ${msg.cmd} before hello refused: no-hello`);
+      this.logRequest('info', 'no-hello', `${msg.cmd} before hello refused: no-hello`);
       session.send(encodeFail(msg.cmd, msg.taId, 'no-hello'));
       return;
     }

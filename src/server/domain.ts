@@ -11,6 +11,7 @@ import { Liveness } from '../core/liveness';
 import type { Limits } from '../core/limits';
 import { ResourceLimits } from '../core/limits';
 import { Session } from '../core/session';
+import { logText } from '../log/escape';
 import type { LogLevel, Logger } from '../log/logger';
 import type { Address } from '../transport/address';
 import { parseAddress } from '../transport/address';
@@ -19,7 +20,7 @@ import { listenTls } from '../transport/tls';
 import { resolveTlsFiles } from '../transport/tls-credentials';
 import { listenUtls } from '../transport/utls';
 import { listenUx } from '../transport/ux';
-import type { TlsFiles } from '../config/config';
+import type { LocalUsers, SocketConfig } from '../config/config';
 import type { MessageConnection, MessageListener } from '../transport/types';
 import { ClientConnection, WORK_SLICE_MS } from './connection';
 import { TimeSlice } from '../core/walk';
@@ -28,7 +29,9 @@ import { DomainTimer } from './domain-timer';
 
 export interface DomainSettings {
   name?: string;
-  sockets: { addr: string; tls?: TlsFiles }[];
+  sockets: SocketConfig[];
+  /** Absent: shared (every local client is the user `default`). */
+  localUsers?: LocalUsers;
   protocolVersion: { min: number; max: number };
   idle: IdleLimits;
   limits: { total: Limits; user: Limits };
@@ -98,14 +101,14 @@ export class DomainServer {
     }
   }
 
-  private listen(addr: Address, socket: { addr: string; tls?: TlsFiles }): Promise<MessageListener> {
+  private listen(addr: Address, socket: SocketConfig): Promise<MessageListener> {
     const accept = (conn: MessageConnection) => this.accept(conn);
     // A rejected certificate (revoked, expired, unknown CA) is worth a
     // warning; other handshake failures are routine (scanners): debug.
     const handshakeFailed = (remote: string, reason: string) => {
       this.counters.connectionClosed('tls-handshake-failed');
       this.log.log(reason.startsWith('peer certificate rejected') ? 'warning' : 'debug',
-        `${this.label}TLS handshake with ${remote} failed: ${reason}`);
+        `${this.label}TLS handshake with ${logText(remote)} failed: ${logText(reason)}`);
     };
     switch (addr.transport) {
       case 'tcp':
@@ -116,7 +119,7 @@ export class DomainServer {
         return listenUtls(addr, resolveTlsFiles(socket.tls), accept, handshakeFailed);
       case 'ux':
       case 'uxf':
-        return listenUx(addr, accept);
+        return listenUx(addr, accept, { perUid: this.settings.localUsers === 'per-uid', mode: socket.mode, group: socket.group });
       default:
         return Promise.reject(new Error(`${socket.addr}: transport ${addr.transport} is not supported by this build`));
     }
@@ -136,8 +139,8 @@ export class DomainServer {
     const refusal = this.admission.admit(conn.user, total, user);
     if (refusal) {
       this.log.warning(refusal.scope === 'total'
-        ? `${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${refusal.held} connections open, client limit ${refusal.limit}`
-        : `${this.label}refusing connection from ${conn.remoteAddress} (user ${conn.user}): ${refusal.held} connections of this user open, limit ${refusal.limit}`);
+        ? `${this.label}refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${refusal.held} connections open, client limit ${refusal.limit}`
+        : `${this.label}refusing connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)}): ${refusal.held} connections of this user open, limit ${refusal.limit}`);
       this.counters.connectionClosed('connection-limit');
       conn.close(refusal.scope === 'total' ? 'connection limit reached' : 'per-user connection limit reached');
       return;
@@ -148,7 +151,7 @@ export class DomainServer {
     this.connections.add(client);
     this.liveness.accepted(session);
     this.reschedule();
-    this.log.debug(`${this.label}accepted connection from ${conn.remoteAddress} (user ${conn.user})`);
+    if (this.log.enabled('debug')) this.log.debug(`${this.label}accepted connection from ${logText(conn.remoteAddress)} (user ${logText(conn.user)})`);
   }
 
   /** Bookkeeping once a connection is gone (called by ClientConnection). */
@@ -160,6 +163,7 @@ export class DomainServer {
     this.liveness.forget(session);
     const category = closeCategory(reason);
     this.counters.connectionClosed(category);
+    client.flushLogSummaries();
     if (session.handshaked) {
       this.directory.disconnect(session);
       this.log.log(CLOSE_LEVEL[category] ?? 'info', `${this.label}${session.describe()} disconnected: ${reason ?? 'closed'}`);

@@ -47,8 +47,10 @@ function domainName(d: { name?: string | undefined }, index: number): string {
   return d.name !== undefined ? `domain ${d.name}` : `domain #${index}`;
 }
 
+/** The sockets as bound: addresses and, for uxf files, their mode and group. */
 function addrList(sockets: readonly SocketConfig[]): string {
-  return `[${sockets.map((s) => s.addr).join(', ')}]`;
+  const file = (s: SocketConfig) => (s.mode === undefined ? '' : ` mode ${s.mode.toString(8).padStart(4, '0')}`) + (s.group === undefined ? '' : ` group ${s.group}`);
+  return `[${sockets.map((s) => `${s.addr}${file(s)}`).join(', ')}]`;
 }
 
 function range(r: { min: number; max: number }): string { return `${r.min}-${r.max}`; }
@@ -83,6 +85,10 @@ function planDomains(server: PathfinderServer, next: ServerConfig, report: Reloa
     if (addrList(now.sockets) !== addrList(c.sockets)) {
       report.notApplied.push(`sockets of ${label} ${addrList(now.sockets)} -> ${addrList(c.sockets)}`);
       continue;
+    }
+    // Users are given at accept: changing them under live clients would split one client's records.
+    if ((now.localUsers ?? 'shared') !== (c.localUsers ?? 'shared')) {
+      report.notApplied.push(`local_users of ${label} ${now.localUsers ?? 'shared'} -> ${c.localUsers ?? 'shared'}`);
     }
     const credentials: CredentialUpdate[] = [];
     c.sockets.forEach((s, j) => {

@@ -11,6 +11,11 @@ import { MetricsEndpoint } from './metrics';
 export const SERVER_VERSION = '0.1.0';
 export const PROTOCOL_VERSIONS = [2, 3] as const;
 
+/** Whether a metrics bind host is a loopback address (only local processes can scrape it). */
+export function isLoopback(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost';
+}
+
 export class PathfinderServer {
   readonly domains: DomainServer[];
   /** The metrics section the server was started with (a reload does not move the endpoint). */
@@ -21,6 +26,7 @@ export class PathfinderServer {
     this.domains = config.domains.map((d) => new DomainServer({
       name: d.name,
       sockets: d.sockets.map((s) => ({ ...s })),
+      localUsers: d.localUsers,
       protocolVersion: { ...d.protocolVersion },
       idle: { ...d.idle },
       limits: { total: { ...config.resources.total }, user: { ...config.resources.user } },
@@ -35,6 +41,9 @@ export class PathfinderServer {
       if (this.metricsConfig !== undefined) {
         this.metrics = await MetricsEndpoint.start(this.metricsConfig, () => this.domains, SERVER_VERSION, this.log);
         this.log.info(`metrics at http://${this.metrics.address}/metrics`);
+        if (!isLoopback(this.metricsConfig.host)) {
+          this.log.warning(`metrics endpoint ${this.metricsConfig.address} is not on loopback: anyone who reaches it reads client addresses, certificate SKIs and uids (docs/pafd.md, Metrics)`);
+        }
       }
     } catch (err) {
       await this.stop();

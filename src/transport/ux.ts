@@ -4,7 +4,7 @@
 // the paf_native addon (native.ts); without it these transports refuse to
 // start with the addon's one-line reason.
 
-import { lstatSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import type { Address } from './address';
 import { formatAddress, parseAddress } from './address';
 import { AcceptGuard } from './accept-guard';
@@ -15,8 +15,22 @@ import type { ConnectionHandler, MessageConnection, MessageListener } from './ty
 
 export type UxAddress = Extract<Address, { transport: 'ux' | 'uxf' }>;
 
-/** Every local (UNIX socket) client is the same user (docs/semantics.md §8.1). */
+/** Every local (UNIX socket) client is the same user (docs/semantics.md §8.1)... */
 export const UX_USER = 'default';
+/** ...unless the domain asks for users by uid (`local_users: per-uid`). */
+export function uidUser(uid: number): string { return `uid:${uid}`; }
+
+/** Default permissions of a uxf socket file: owner and group may connect. */
+export const UXF_MODE = 0o660;
+
+export interface UxListenOptions {
+  /** Each client is the user uid:<n> of its SO_PEERCRED instead of `default`. */
+  perUid?: boolean | undefined;
+  /** uxf: permissions of the socket file (default UXF_MODE). */
+  mode?: number | undefined;
+  /** uxf: group of the socket file, a name (from /etc/group) or a gid; default pafd's group. */
+  group?: string | number | undefined;
+}
 
 /** XCM's limit: a packet longer than this cannot be received by an XCM peer. */
 const MAX_MESSAGE = MAX_FRAME_PAYLOAD;
@@ -65,7 +79,6 @@ export class UxConnection implements MessageConnection {
   onMessage: (payload: Buffer) => void = () => {};
   onClose: (reason: string | undefined) => void = () => {};
   onDrain: () => void = () => {};
-  readonly user = UX_USER;
   /** Messages sent during the current event-loop job; they leave together (sendmmsg). */
   private pending: string[] = [];
   /** Size of `pending` in UTF-16 units: a cheap stand-in for bytes, good enough for flow control. */
@@ -80,6 +93,7 @@ export class UxConnection implements MessageConnection {
     readonly remoteAddress: string,
     /** SO_PEERCRED and socket name of the peer (server side), for logging. */
     readonly peer?: PeerInfo,
+    readonly user: string = UX_USER,
   ) {
     const ev = addon.events;
     addon.setCallback(handle, (event, value) => {
@@ -179,24 +193,73 @@ function clearStaleSocket(addon: NativeAddon, path: string, address: string): vo
   throw new UxError(`${address}: bind EADDRINUSE: a running server owns ${path}`, 'EADDRINUSE');
 }
 
+/** A group name looked up in /etc/group (Node has no getgrnam), or a gid as given. */
+export function groupId(group: string | number, groupFile = '/etc/group'): number {
+  if (typeof group === 'number') return group;
+  let text: string;
+  try {
+    text = readFileSync(groupFile, 'utf8');
+  } catch (err) {
+    throw new UxError(`group ${group}: cannot read ${groupFile}: ${errorCode(err) || (err as Error).message}`, 'ENOENT');
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === group && f.length >= 3 && /^\d+$/.test(f[2]!)) return Number(f[2]);
+  }
+  throw new UxError(`group ${group} does not exist (${groupFile})`, 'ENOENT');
+}
+
+/**
+ * Binds a uxf socket file so that its final mode and group are in place
+ * before anyone can connect: it is created 0600 (umask 0177 around the
+ * synchronous bind), then chowned and chmodded, and only then does the
+ * caller start accepting.
+ */
+function bindSocketFile(addon: NativeAddon, path: string, address: string, mode: number, gid: number | undefined): NativeHandle {
+  const umask = process.umask(0o177);
+  let handle: NativeHandle;
+  try {
+    handle = addon.listen(path, false);
+  } catch (err) {
+    throw wrapError(address, err);
+  } finally {
+    process.umask(umask);
+  }
+  try {
+    if (gid !== undefined) chownSync(path, -1, gid);
+    chmodSync(path, mode);
+  } catch (err) {
+    addon.close(handle);
+    try { unlinkSync(path); } catch { /* already gone */ }
+    throw new UxError(`${address}: cannot set ${gid === undefined ? '' : `group ${gid} and `}mode ${mode.toString(8).padStart(4, '0')}: ${errorCode(err) || (err as Error).message}`, errorCode(err));
+  }
+  return handle;
+}
+
 /**
  * Binds a ux: or uxf: server socket (backlog 1024) and hands every accepted
- * connection to onConnection. A uxf socket file is created with the
- * permissions the umask gives (as XCM does; connecting needs write
- * permission, so the umask or the directory decides who may connect) and
- * removed again on close, if it is still ours.
+ * connection to onConnection. A uxf socket file gets `mode` (default 0660:
+ * connecting needs write permission, so pafd's user and group may connect)
+ * and `group` before the first accept, and is removed again on close, if
+ * it is still ours.
  */
-export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler): Promise<MessageListener> {
+export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler, options: UxListenOptions = {}): Promise<MessageListener> {
   const address = formatAddress(addr);
   const addon = requireAddon(address);
   const abstract = addr.transport === 'ux';
+  const gid = options.group === undefined || abstract ? undefined : groupId(options.group);
   if (!abstract) clearStaleSocket(addon, addr.name, address);
   let handle: NativeHandle;
-  try {
-    handle = addon.listen(addr.name, abstract);
-  } catch (err) {
-    throw wrapError(address, err);
+  if (abstract) {
+    try {
+      handle = addon.listen(addr.name, abstract);
+    } catch (err) {
+      throw wrapError(address, err);
+    }
+  } else {
+    handle = bindSocketFile(addon, addr.name, address, options.mode ?? UXF_MODE, gid);
   }
+  const perUid = options.perUid === true;
   // The file's identity, so close() never removes a successor's socket.
   let identity: { dev: number; ino: number } | undefined;
   if (!abstract) {
@@ -221,7 +284,7 @@ export async function listenUx(addr: UxAddress, onConnection: ConnectionHandler)
       addon.close(conn);                    // the peer left before we looked
       return;
     }
-    onConnection(new UxConnection(addon, conn, renderUxRemote(addr.transport, peer), peer));
+    onConnection(new UxConnection(addon, conn, renderUxRemote(addr.transport, peer), peer, perUid ? uidUser(peer.uid) : UX_USER));
   });
   addon.setReading(handle, true);
   let closed = false;

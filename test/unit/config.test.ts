@@ -37,7 +37,7 @@ test('defaults', () => {
     domains: [],
     resources: { total: {}, user: {} },
     log: {
-      console: false, fileBackup: 0, fileMaxSize: 1000000, syslog: true, syslogSocket: '/dev/log',
+      console: false, fileBackup: 3, fileMaxSize: 1000000, syslog: true, syslogSocket: '/dev/log',
       facility: 'daemon', level: 'info',
     },
   });
@@ -97,7 +97,7 @@ log:
     ],
     resources: { total: { clients: 5000, services: 20000, subscriptions: 20000 }, user: { clients: 500 } },
     log: {
-      console: true, fileBackup: 0, fileMaxSize: 1000000, syslog: false, syslogSocket: '/dev/log',
+      console: true, fileBackup: 3, fileMaxSize: 1000000, syslog: false, syslogSocket: '/dev/log',
       facility: 'daemon', level: 'debug',
     },
   });
@@ -301,3 +301,28 @@ test('targets/default.yaml is valid', () => {
 });
 
 test.run();
+
+test('uxf socket mode and group (issue 14)', () => {
+  const c = parseConfigText('domains:\n  - sockets:\n      - {addr: "uxf:/run/paf/s", mode: 0640, group: paf}\n      - {addr: "uxf:/run/paf/t", mode: "0600", group: 1234}\n', SRC);
+  assert.equal(c.domains[0]!.sockets, [
+    { addr: 'uxf:/run/paf/s', mode: 0o640, group: 'paf' },
+    { addr: 'uxf:/run/paf/t', mode: 0o600, group: 1234 },
+  ]);
+  rejects('domains:\n  - sockets: [{addr: "uxf:/x", mode: 660}]\n', 'domains[0].sockets[0].mode', 'octal', '660 (octal 1224)');
+  rejects('domains:\n  - sockets: [{addr: "uxf:/x", mode: "rw-rw----"}]\n', 'domains[0].sockets[0].mode');
+  rejects('domains:\n  - sockets: [{addr: "uxf:/x", group: "a b"}]\n', 'domains[0].sockets[0].group', 'group name or a gid');
+  rejects('domains:\n  - sockets: [{addr: "ux:x", mode: 0600}]\n', 'domains[0].sockets[0].mode', 'valid transport: uxf');
+  rejects('domains:\n  - sockets: [{addr: "tcp:127.0.0.1:1", group: paf}]\n', 'domains[0].sockets[0].group', 'valid transport: uxf');
+});
+
+test('local_users: shared (the default, absent) or per-uid (issue 14)', () => {
+  assert.is(parseConfigText(DOMAIN, SRC).domains[0]!.localUsers, undefined);
+  assert.is(parseConfigText(domainWith('local_users: per-uid'), SRC).domains[0]!.localUsers, 'per-uid');
+  assert.is(parseConfigText(domainWith('local_users: shared'), SRC).domains[0]!.localUsers, 'shared');
+  rejects(domainWith('local_users: uid'), 'domains[0].local_users', 'shared, per-uid');
+});
+
+test('a log file without log_file_backup keeps 3 backups; 0 is still "never rotate"', () => {
+  assert.is(parseConfigText('log: {log_file: /tmp/x.log}\n', SRC).log.fileBackup, 3);
+  assert.is(parseConfigText('log: {log_file: /tmp/x.log, log_file_backup: 0}\n', SRC).log.fileBackup, 0);
+});

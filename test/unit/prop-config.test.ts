@@ -235,7 +235,7 @@ function expectedConfig(c: ConfigSpec): ServerConfig {
     resources: { total: { ...c.resources?.total }, user: { ...c.resources?.user } },
     log: {
       console: c.log?.console ?? false,
-      fileBackup: c.log?.backup ?? 0,
+      fileBackup: c.log?.backup ?? 3,
       fileMaxSize: c.log?.maxSize ?? 1_000_000,
       syslog: c.log?.syslog ?? true,
       syslogSocket: c.log?.socket ?? '/dev/log',

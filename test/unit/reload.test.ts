@@ -86,6 +86,28 @@ metrics: {address: 127.0.0.1:0}
   });
 });
 
+test('local_users and a uxf socket\'s mode and group need a restart: reported, not applied', async () => {
+  await withServer((server, outputs) => {
+    const report = reloadServer(server, config(BASE.replace('- name: a\n', '- name: a\n    local_users: per-uid\n')), outputs);
+    assert.equal(report.notApplied, ['local_users of domain a shared -> per-uid']);
+    assert.is(server.domains[0]!.settings.localUsers, undefined);
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'paf-reload-'));
+  const uxf = `uxf:${join(dir, 's')}`;
+  const log = new Logger();
+  const outputs = new LogOutputs(log, { datagram: () => 'none', socketProblem: () => '', stderr: new PassThrough(), pid: 1 });
+  const server = new PathfinderServer(config(`domains: [{sockets: ["${uxf}"]}]\nlog: {syslog: false}\n`), systemClock, log);
+  try {
+    await server.start();
+    const report = reloadServer(server, config(`domains: [{sockets: [{addr: "${uxf}", mode: 0600, group: 0}]}]\nlog: {syslog: false}\n`), outputs);
+    assert.equal(report.notApplied, [`sockets of domain #0 [${uxf}] -> [${uxf} mode 0600 group 0]`]);
+  } finally {
+    await server.stop();
+    outputs.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a log file that fails the check changes nothing (TLS files: component test operations)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'paf-reload-'));
   try {

@@ -19,6 +19,7 @@ import { LineRunner } from './runner';
 import { Session } from './session';
 import type { Sink, VersionRange } from './session';
 import { listDomainNames, readPafcDomain, resolvePafcTarget } from './target';
+import { terminalText } from '../../log/escape';
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -127,7 +128,7 @@ async function session(inv: Extract<PafcInvocation, { kind: 'connect' }>, dir: s
 
     client.on('close', (reason) => {
       if (done) return;
-      const text = `Connection closed: ${reason}${idleHint(client, reason)}.`;
+      const text = terminalText(`Connection closed: ${reason}${idleHint(client, reason)}.`);
       if (terminal) terminal.farewell(text);
       else sink.line(text);
       finish(EXIT_FAILURE);

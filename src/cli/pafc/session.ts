@@ -5,9 +5,13 @@
 // latter are held back while a command runs and shown right after its
 // last line, so a command's output is never split by them and the order
 // "OK." then matches does not depend on how the server's messages were
-// chunked.
+// chunked. Every line goes through terminalText: client addresses,
+// filters and fail reasons come from the server (and through it from
+// other clients), and a control character in them must not reach the
+// operator's terminal.
 
 import type { WireClient } from '../../client/wire';
+import { terminalText } from '../../log/escape';
 
 /** Where pafc's lines go. */
 export interface Sink {
@@ -42,13 +46,14 @@ export class Session {
 
   /** A line of the current command's output. */
   say(text: string): void {
-    this.sink.line(text);
+    this.sink.line(terminalText(text));
   }
 
   /** A line arriving on its own: shown now, or after the running command's last line. */
   notify(text: string): void {
-    if (this.running) this.held.push(text);
-    else this.sink.notice(text);
+    const safe = terminalText(text);
+    if (this.running) this.held.push(safe);
+    else this.sink.notice(safe);
   }
 
   /** Marks the start of a command. */

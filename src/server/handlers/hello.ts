@@ -15,7 +15,7 @@ export function handleHello(client: ClientConnection, msg: Message): void {
   // Steps 1–3: the connection's client id is fixed by its first hello.
   if (session.clientId === undefined) session.clientId = clientId;
   else if (session.clientId !== clientId) {
-    domain.log.warning(`${domain.label}${session.describe()}: hello with another client id 0x${clientId.toString(16)} refused`);
+    client.logRequest('warning', 'hello', `hello with another client id 0x${clientId.toString(16)} refused`);
     return fail('permission-denied');
   }
   if (session.version !== undefined) {
@@ -28,7 +28,7 @@ export function handleHello(client: ClientConnection, msg: Message): void {
   const lo = cmin > BigInt(range.min) ? cmin : BigInt(range.min);
   const hi = cmax < BigInt(range.max) ? cmax : BigInt(range.max);
   if (lo > hi) {
-    domain.log.info(`${domain.label}${session.describe()}: no common protocol version (client ${cmin}-${cmax}, server ${range.min}-${range.max})`);
+    client.logRequest('info', 'hello', `no common protocol version (client ${cmin}-${cmax}, server ${range.min}-${range.max})`);
     return fail('unsupported-protocol-version');
   }
   const version = Number(hi) as 2 | 3;
@@ -36,7 +36,7 @@ export function handleHello(client: ClientConnection, msg: Message): void {
   // Step 6: register the client id in the domain.
   const result = domain.directory.register(session, clientId);
   if (!result.ok) {
-    domain.log.info(`${domain.label}${session.describe()}: hello failed: ${result.reason}`);
+    client.logRequest('info', 'hello', `hello failed: ${result.reason}`);
     if (result.existing) domain.liveness.probe(result.existing);
     return fail(result.reason);
   }

@@ -13,7 +13,7 @@ export function handlePublish(client: ClientConnection, msg: Message): void {
   const reason = domain.directory.publish(
     session, id, f['generation'] as bigint, decodeProps(f['service-props'] as JsonObject), f['ttl'] as bigint);
   if (reason) {
-    domain.log.info(`${domain.label}${session.describe()}: publish of service 0x${id.toString(16)} failed: ${reason}`);
+    client.logRequest('info', 'publish', `publish of service 0x${id.toString(16)} failed: ${reason}`);
     session.send(encodeFail('publish', msg.taId, reason));
     return;
   }

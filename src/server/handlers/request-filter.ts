@@ -15,8 +15,8 @@ export function requestFilter(client: ClientConnection, msg: Message): Filter | 
     return parseFilter(text as string);
   } catch (err) {
     if (!(err instanceof FilterSyntaxError)) throw err;
-    const { session, domain } = client;
-    domain.log.info(`${domain.label}${session.describe()}: ${msg.cmd} with ${err.message}`);
+    const { session } = client;
+    client.logRequest('info', 'filter', `${msg.cmd} with ${err.message}`);
     session.send(encodeFail(msg.cmd, msg.taId, 'invalid-filter-syntax'));
     return undefined;
   }

@@ -14,7 +14,7 @@ export function handleSubscribe(client: ClientConnection, msg: Message): void {
   if (filter === undefined) return;
   const result = domain.directory.subscribe(session, id, msg.taId, filter, filter ? formatFilter(filter) : undefined);
   if (typeof result === 'string') {
-    domain.log.info(`${domain.label}${session.describe()}: subscribe 0x${id.toString(16)} failed: ${result}`);
+    client.logRequest('info', 'subscribe', `subscribe 0x${id.toString(16)} failed: ${result}`);
     session.send(encodeFail('subscribe', msg.taId, result));
     return;
   }

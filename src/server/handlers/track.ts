@@ -6,9 +6,9 @@ import { encodeFail, encodeMessage } from '../../protocol/encode';
 import type { ClientConnection } from '../connection';
 
 export function handleTrack(client: ClientConnection, msg: Message): void {
-  const { session, domain } = client;
+  const { session } = client;
   if (session.track) {
-    domain.log.info(`${domain.label}${session.describe()}: track failed: track-exists`);
+    client.logRequest('info', 'track', `track failed: track-exists`);
     session.send(encodeFail('track', msg.taId, 'track-exists'));
     return;
   }

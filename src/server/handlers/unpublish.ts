@@ -9,7 +9,7 @@ export function handleUnpublish(client: ClientConnection, msg: Message): void {
   const id = msg.fields['service-id'] as bigint;
   const reason = domain.directory.unpublish(session, id);
   if (reason) {
-    domain.log.info(`${domain.label}${session.describe()}: unpublish of service 0x${id.toString(16)} failed: ${reason}`);
+    client.logRequest('info', 'unpublish', `unpublish of service 0x${id.toString(16)} failed: ${reason}`);
     session.send(encodeFail('unpublish', msg.taId, reason));
     return;
   }

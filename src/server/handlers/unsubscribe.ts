@@ -9,7 +9,7 @@ export function handleUnsubscribe(client: ClientConnection, msg: Message): void 
   const id = msg.fields['subscription-id'] as bigint;
   const reason = domain.directory.unsubscribe(session, id);
   if (reason) {
-    domain.log.info(`${domain.label}${session.describe()}: unsubscribe 0x${id.toString(16)} failed: ${reason}`);
+    client.logRequest('info', 'unsubscribe', `unsubscribe 0x${id.toString(16)} failed: ${reason}`);
     session.send(encodeFail('unsubscribe', msg.taId, reason));
     return;
   }
