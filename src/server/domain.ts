@@ -146,7 +146,7 @@ export class DomainServer {
     // connections plus as many again (at least USER_PENDING_CONNECTIONS)
     // connecting or retrying a hello. Without it one user could fill the
     // total limit above with hellos that fail insufficient-resources (each
-    // stays open until its 2 s handshake deadline) and lock everyone else
+    // stays open until its 3 s handshake deadline) and lock everyone else
     // out (docs/RELIABILITY.md).
     const userCap = this.userConnectionCap();
     const held = this.userConnections.get(conn.user) ?? 0;
@@ -158,7 +158,9 @@ export class DomainServer {
     }
     this.userConnections.set(conn.user, held + 1);
     let client: ClientConnection | undefined = undefined;
-    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => client!.send(m));
+    // The handshake deadline runs from the transport's accept, TLS handshake included (semantics.md §7.6).
+    const acceptedMono = this.clock.now() - Math.max(0, conn.setupSeconds ?? 0);
+    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), acceptedMono, (m) => client!.send(m));
     client = new ClientConnection(this, session, conn);
     this.connections.add(client);
     this.liveness.accepted(session);
