@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""A Pathfinder client that is not ours (standard library only) that lets
+pafd close its connection and checks that the close is an orderly one, as
+an XCM client needs it (transports.md §6): on tls a TLS close_notify
+before the end of the TCP stream (Python's ssl then reads b"" or raises
+SSLZeroReturnError; without close_notify it raises SSLEOFError, which
+XCM reports as EPROTO), on tcp and ux an end of stream and not a reset.
+
+Usage: close_client.py <scenario> <address> [<cert> <key> <ca>]
+  address   tcp:<host>:<port> | tls:<host>:<port> | ux:<name> | uxf:<path>
+  scenario  deadline        connect (TLS handshake included), send nothing
+            idle            hello as v3, then stay silent (no track)
+            protocol-error  hello, then a message that is not JSON, and
+                            one more behind it that pafd will not read
+            refused         connect while the server is full (after the
+                            TLS handshake), send a hello
+Prints one line "closed cleanly after <seconds> s" (exit 0) or what went
+wrong (exit 1). The component test checks the seconds."""
+
+import json
+import socket
+import ssl
+import struct
+import sys
+import time
+
+
+def connect(address, creds):
+    transport, rest = address.split(":", 1)
+    if transport in ("ux", "uxf"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(10)
+        s.connect("\0" + rest if transport == "ux" else rest)
+        return transport, s
+    host, port = rest.rsplit(":", 1)
+    raw = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+    if transport == "tcp":
+        return transport, raw
+    assert transport == "tls", address
+    cert, key, ca = creds
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False  # XCM checks no names
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(ca)
+    ctx.load_cert_chain(cert, key)
+    # suppress_ragged_eofs=False: an end of stream without close_notify
+    # must raise SSLEOFError instead of passing for a clean close.
+    return transport, ctx.wrap_socket(raw, suppress_ragged_eofs=False)
+
+
+def send_raw(transport, s, payload):
+    if transport in ("ux", "uxf"):
+        s.send(payload)
+    else:
+        s.sendall(struct.pack(">I", len(payload)) + payload)
+
+
+def send(transport, s, msg):
+    send_raw(transport, s, json.dumps(msg, separators=(",", ":")).encode())
+
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def recv(transport, s):
+    """One message, or raises EOFError on an orderly close."""
+    if transport in ("ux", "uxf"):
+        data = s.recv(65536)
+        if not data:
+            raise EOFError
+        return json.loads(data)
+    (length,) = struct.unpack(">I", recv_exact(s, 4))
+    return json.loads(recv_exact(s, length))
+
+
+def hello(transport, s, client_id, max_version):
+    send(transport, s, {"ta-cmd": "hello", "ta-id": 0, "msg-type": "request", "client-id": client_id,
+                        "protocol-minimum-version": 2, "protocol-maximum-version": max_version})
+    reply = recv(transport, s)
+    if reply.get("msg-type") != "complete":
+        raise AssertionError(f"hello failed: {reply!r}")
+
+
+def await_close(transport, s, started):
+    """Reads until the server closes; anything but an orderly close fails."""
+    try:
+        while True:
+            msg = recv(transport, s)
+            print("message before the close:", json.dumps(msg, separators=(",", ":")))
+    except EOFError:
+        pass
+    except ssl.SSLZeroReturnError:
+        pass  # close_notify seen: a clean TLS close
+    except ssl.SSLEOFError as e:
+        raise SystemExit(f"FAIL: the TLS stream ended without close_notify ({e})")
+    except ConnectionResetError as e:
+        raise SystemExit(f"FAIL: connection reset ({e})")
+    except socket.timeout:
+        raise SystemExit("FAIL: not closed within 10 s")
+    print(f"closed cleanly after {time.monotonic() - started:.3f} s")
+
+
+def main():
+    scenario, address = sys.argv[1], sys.argv[2]
+    creds = sys.argv[3:6]
+    started = time.monotonic()
+    transport, s = connect(address, creds)
+    client_id = int.from_bytes(struct.pack(">d", time.time()), "big") & 0x3FFFFFFFFFFFFFFF
+    if scenario == "deadline":
+        pass
+    elif scenario == "idle":
+        hello(transport, s, client_id, 3)
+        started = time.monotonic()
+    elif scenario == "protocol-error":
+        hello(transport, s, client_id, 3)
+        started = time.monotonic()
+        send_raw(transport, s, b"this is not JSON")
+        try:
+            send(transport, s, {"ta-cmd": "ping", "ta-id": 1, "msg-type": "request"})
+        except BrokenPipeError:
+            pass  # already closed (ux: at once); the close itself is what is checked
+    elif scenario == "refused":
+        send(transport, s, {"ta-cmd": "hello", "ta-id": 0, "msg-type": "request", "client-id": client_id,
+                            "protocol-minimum-version": 2, "protocol-maximum-version": 3})
+    else:
+        raise SystemExit(f"unknown scenario {scenario}")
+    await_close(transport, s, started)
+
+
+if __name__ == "__main__":
+    main()
