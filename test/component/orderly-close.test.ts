@@ -9,14 +9,13 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startPafd } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
-import { clientTls, freshAddress, serverEnv } from '../helpers/transport';
+import { runInteropClient } from '../helpers/python';
+import type { PythonRun } from '../helpers/python';
+import { freshAddress, serverEnv } from '../helpers/transport';
 import { WireClient } from '../helpers/wire';
 
-const SCRIPT = join(process.cwd(), 'test', 'interop', 'close_client.py');
 /** Seconds after the start of each scenario in which the close must come. */
 const WINDOWS: Record<string, [number, number]> = {
   // The spec's handshake deadline (3 s, closed 2.9–3.1 s) with room for a loaded machine.
@@ -60,22 +59,7 @@ t.after(async (ctx) => {
   await ctx.full?.stop();
 });
 
-interface Run { what: string; status: number | null; out: string }
-
-function runClient(scenario: string, address: string): Promise<Run> {
-  const creds = clientTls();
-  const args = [SCRIPT, scenario, address, ...(address.startsWith('tls:') ? [creds.cert, creds.key, creds.tc] : [])];
-  return new Promise((resolve) => {
-    const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
-    child.on('close', (status) => { clearTimeout(timer); resolve({ what: `${scenario} over ${address}`, status, out: out.trim() }); });
-  });
-}
-
-function check(run: Run, scenario: string): void {
+function check(run: PythonRun, scenario: string): void {
   const m = /closed cleanly after ([\d.]+) s/.exec(run.out);
   assert.ok(run.status === 0 && m !== null, `${run.what}: ${run.out}`);
   const [lo, hi] = WINDOWS[scenario]!;
@@ -86,13 +70,13 @@ function check(run: Run, scenario: string): void {
 for (const scenario of ['deadline', 'idle', 'protocol-error'] as const) {
   t(`${scenario}: pafd's close is orderly over tls, utls (tls half), tcp and ux`, async ({ addrs }) => {
     const targets = [addrs.tls!, addrs.utls!, addrs.tcp!, addrs.ux!];
-    const runs = await Promise.all(targets.map((a) => runClient(scenario, a)));
+    const runs = await Promise.all(targets.map((a) => runInteropClient('close_client.py', [scenario], a, 20000)));
     for (const run of runs) check(run, scenario);
   });
 }
 
 t('refused by the client limit (after the TLS handshake): the close is orderly over tls, tcp and ux', async ({ fullAddrs }) => {
-  const runs = await Promise.all([fullAddrs.tls!, fullAddrs.tcp!, fullAddrs.ux!].map((a) => runClient('refused', a)));
+  const runs = await Promise.all([fullAddrs.tls!, fullAddrs.tcp!, fullAddrs.ux!].map((a) => runInteropClient('close_client.py', ['refused'], a, 20000)));
   for (const run of runs) check(run, 'refused');
 });
 
