@@ -13,8 +13,10 @@ import { startPafd } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
 import { runInteropClient } from '../helpers/python';
 import type { PythonRun } from '../helpers/python';
-import { freshAddress, serverEnv } from '../helpers/transport';
+import { clientTls, freshAddress, serverEnv } from '../helpers/transport';
 import { WireClient } from '../helpers/wire';
+import { WireClient as LibraryClient } from '../../src/client/wire';
+import { connect } from '../../src/transport/connect';
 
 /** Seconds after the start of each scenario in which the close must come. */
 const WINDOWS: Record<string, [number, number]> = {
@@ -78,6 +80,28 @@ for (const scenario of ['deadline', 'idle', 'protocol-error'] as const) {
 t('refused by the client limit (after the TLS handshake): the close is orderly over tls, tcp and ux', async ({ fullAddrs }) => {
   const runs = await Promise.all([fullAddrs.tls!, fullAddrs.tcp!, fullAddrs.ux!].map((a) => runInteropClient('close_client.py', ['refused'], a, 20000)));
   for (const run of runs) check(run, 'refused');
+});
+
+/** Connects the client library (src/client/wire.ts) to a tcp, tls or ux address and says hello as v3, no track. */
+async function libraryClient(address: string): Promise<LibraryClient> {
+  const conn = await connect(address, address.startsWith('tls:') ? { tls: clientTls() } : {});
+  const client = new LibraryClient(conn);
+  assert.is(await client.hello(2, 3), 3);
+  return client;
+}
+
+t('the client library sees pafd\'s closes (idle timeout, protocol error) as a close by the peer, not a transport error', async ({ addrs }) => {
+  const targets = [addrs.tls!, addrs.tcp!, addrs.ux!];
+  const idle = await Promise.all(targets.map(libraryClient));
+  const broken = await Promise.all(targets.map(libraryClient));
+  for (const c of broken) {
+    // Not JSON, then a ping behind it that pafd will not read.
+    c.connection.send('this is not JSON');
+    c.ping().catch(() => {});
+  }
+  const reasons = await Promise.all([...idle, ...broken].map((c) => c.closed));
+  const names = [...targets.map((a) => `idle timeout over ${a}`), ...targets.map((a) => `protocol error over ${a}`)];
+  reasons.forEach((reason, i) => assert.is(reason, 'closed by peer', names[i]));
 });
 
 t.run();
