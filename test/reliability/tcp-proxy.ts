@@ -41,6 +41,9 @@ export class Pipe {
   lastToClient = 0;
   /** Wall time at which the server closed its side, if it did. */
   serverClosedAt: number | undefined;
+  /** Resolves once the server's side is closed (never for a pipe accepted during a partition). */
+  readonly serverClosed: Promise<void>;
+  private resolveServerClosed: () => void = () => {};
   silent = false;
   /** Monotonic ms (performance.now()) at which the upstream connection was established. */
   upstreamConnectedAt: number | undefined;
@@ -49,6 +52,7 @@ export class Pipe {
   private readonly upstream: net.Socket | undefined;
 
   constructor(private readonly client: net.Socket, target: { host: string; port: number } | undefined, opts: ProxyOptions = {}) {
+    this.serverClosed = new Promise((resolve) => { this.resolveServerClosed = resolve; });
     client.setNoDelay(true);
     client.on('error', () => { /* a reset is a close too */ });
     if (target === undefined) {
@@ -73,6 +77,7 @@ export class Pipe {
     this.relay(upstream, client, () => { this.lastToClient = wallS(); });
     upstream.on('close', () => {
       this.serverClosedAt ??= wallS();
+      this.resolveServerClosed();
       if (!this.silent) client.destroy();
     });
     client.on('close', () => { if (!this.silent) upstream.destroy(); });
