@@ -19,12 +19,17 @@ export interface WallSources {
 /** A calibration gives up waiting for a millisecond edge of millis() after this long. */
 const CALIBRATION_LIMIT_NS = 2_000_000n;
 /**
- * The interpolated time may lag millis() by up to a millisecond (an edge
- * between the two reads) and lead it by up to one (millis() truncates);
- * anything further off means the wall clock was set: calibrate again.
+ * The interpolated time is at or above millis() (read just after millis())
+ * and less than a millisecond ahead of it (millis() truncates); beyond
+ * these the wall clock was set (or the anchor is off): anchor again.
  */
-const AGREEMENT_LOW_US = 1000;
 const AGREEMENT_HIGH_US = 2000;
+/**
+ * Spinning for a millisecond edge happens at most this often; in between,
+ * a disagreement re-anchors coarsely (never early, at most a millisecond
+ * late), and a coarse anchor is made precise again once this has passed.
+ */
+const CALIBRATION_INTERVAL_NS = 10_000_000_000n;
 
 /**
  * UNIX time with microsecond resolution that is never earlier than the
@@ -34,12 +39,16 @@ const AGREEMENT_HIGH_US = 2000;
  * rounded up to the microsecond. The anchor is taken where millis() ticks
  * over: the first reading of the new millisecond dates the monotonic
  * reading before it from above, within a few loop iterations. Every read
- * checks the result against millis() and recalibrates if the wall clock
- * was set since; the result is never below millis() itself.
+ * checks the result against millis() and anchors again if the wall clock
+ * was set since (see CALIBRATION_INTERVAL_NS).
  */
 export class MicrosecondWallClock {
   private anchorUs = 0;
   private anchorNs = -1n;
+  /** When calibrate() last spun (monotonic ns). */
+  private calibratedNs = 0n;
+  /** The anchor came from a disagreement, not from calibrate(): up to 1 ms late. */
+  private coarse = false;
 
   constructor(private readonly src: WallSources) {}
 
@@ -53,13 +62,25 @@ export class MicrosecondWallClock {
     if (this.anchorNs < 0n) this.calibrate();
     let ns = this.src.nanos();
     let floorUs = this.src.millis() * 1000;
+    // With a right anchor the time after the millis() read is at or above it.
+    const usAfter = this.anchorUs + Number(this.src.nanos() - this.anchorNs) / 1000;
     let us = this.anchorUs + Number(ns - this.anchorNs) / 1000;
-    if (us < floorUs - AGREEMENT_LOW_US || us > floorUs + AGREEMENT_HIGH_US) {
-      this.calibrate();
-      ns = this.src.nanos();
-      floorUs = this.src.millis() * 1000;
-      us = this.anchorUs + Number(ns - this.anchorNs) / 1000;
+    const due = ns - this.calibratedNs >= CALIBRATION_INTERVAL_NS;
+    if (usAfter < floorUs || us > floorUs + AGREEMENT_HIGH_US || (this.coarse && due)) {
+      if (due) {
+        this.calibrate();
+        ns = this.src.nanos();
+        floorUs = this.src.millis() * 1000;
+        us = this.anchorUs + Number(ns - this.anchorNs) / 1000;
+      } else {
+        // ns was read before millis(): the time then was below the next millisecond.
+        this.anchorNs = ns;
+        this.anchorUs = floorUs + 1000;
+        this.coarse = true;
+        us = this.anchorUs;
+      }
     }
+    // Below floorUs only if a millisecond ended after ns was read: floorUs is then after ns too.
     return Math.max(Math.ceil(us), floorUs);
   }
 
@@ -68,6 +89,8 @@ export class MicrosecondWallClock {
     // Invariant: beforeNs was read before a millis() that returned `first`.
     let beforeNs = this.src.nanos();
     const first = this.src.millis();
+    this.calibratedNs = beforeNs;
+    this.coarse = false;
     const limit = beforeNs + CALIBRATION_LIMIT_NS;
     for (;;) {
       const ns = this.src.nanos();
