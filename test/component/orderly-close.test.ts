@@ -9,7 +9,8 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPafd } from '../helpers/pafd';
+import { join } from 'node:path';
+import { startPafd, tempDir } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
 import { runInteropClient } from '../helpers/python';
 import type { PythonRun } from '../helpers/python';
@@ -44,7 +45,7 @@ function byTransport(addresses: readonly string[]): Record<string, string> {
 t.before(async (ctx) => {
   ctx.pafd = await startPafd([], {
     env: serverEnv('tls'),
-    config: `domains:\n  - sockets: [tls:127.0.0.1:0, tcp:127.0.0.1:0, ${freshAddress('ux')}, utls:127.0.0.1:0]\n    idle: {min: 1, max: 2}\n`,
+    config: `domains:\n  - sockets: [tls:127.0.0.1:0, tcp:127.0.0.1:0, ${freshAddress('ux')}, utls:127.0.0.1:0, 'uxf:${join(tempDir(), 'pafd.socket')}']\n    idle: {min: 1, max: 2}\n`,
   });
   ctx.addrs = byTransport(ctx.pafd.addresses);
   // A server that is full once one connection is open.
@@ -70,8 +71,8 @@ function check(run: PythonRun, scenario: string): void {
 }
 
 for (const scenario of ['deadline', 'idle', 'protocol-error'] as const) {
-  t(`${scenario}: pafd's close is orderly over tls, utls (tls half), tcp and ux`, async ({ addrs }) => {
-    const targets = [addrs.tls!, addrs.utls!, addrs.tcp!, addrs.ux!];
+  t(`${scenario}: pafd's close is orderly over tls, utls (tls half), tcp, ux and uxf`, async ({ addrs }) => {
+    const targets = [addrs.tls!, addrs.utls!, addrs.tcp!, addrs.ux!, addrs.uxf!];
     const runs = await Promise.all(targets.map((a) => runInteropClient('close_client.py', [scenario], a, 20000)));
     for (const run of runs) check(run, scenario);
   });
