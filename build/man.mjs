@@ -192,6 +192,10 @@ export function markdownToMan(md, { file, date, source }) {
     // Options and addresses must not be hyphenated; ragged right reads better with long literals.
     '.nh',
     '.ad l',
+    // On a terminal the page is one long page: otherwise a table row whose
+    // text block falls across nroff's 66-line page boundary makes tbl warn
+    // (and fail the rendering check), depending only on where it happens to land.
+    '.if n .pl 100000v',
     '.SH NAME',
     `${escapeText(name, { minus: true })} \\- ${inline(summary)}`,
   ];

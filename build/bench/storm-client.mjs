@@ -50,7 +50,7 @@ const FIRST_TA = 3;
 /**
  * A reconnecting client whose hello meets its own previous connection
  * (pafd has not yet seen that close) retries after this pause; pafd
- * closes a connection without a successful hello after 2–3 s, after
+ * closes a connection without a successful hello after 3 s, after
  * which the client connects again.
  */
 const HELLO_RETRY_MS = 50;

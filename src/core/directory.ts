@@ -18,7 +18,7 @@ import { SubscriptionIndex } from './subscription-index';
 import { ServiceIndex } from './service-index';
 import { TimerQueue } from './timer-queue';
 import { WHOLE, Walk } from './walk';
-import { envelope } from '../protocol/encode';
+import { encodeWallTime, envelope } from '../protocol/encode';
 
 export type FailReason =
   | 'no-hello' | 'unsupported-protocol-version' | 'client-id-exists' | 'permission-denied'
@@ -385,7 +385,7 @@ export class Directory {
   /** A service's state as notify members (docs/protocol.md §6.3, §6.6), without envelope or braces. */
   serviceListing(s: Service): string {
     let body = `"service-id":${s.id},"generation":${s.generation},"service-props":${s.propsJson},"ttl":${s.ttl},"client-id":${s.owner.id}`;
-    if (s.orphanSince !== undefined) body += `,"orphan-since":${s.orphanSince}`;
+    if (s.orphanSince !== undefined) body += `,"orphan-since":${encodeWallTime(s.orphanSince)}`;
     return body;
   }
 }

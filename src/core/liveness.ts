@@ -9,8 +9,16 @@ import type { Session } from './session';
 import { TimerQueue } from './timer-queue';
 import { envelope } from '../protocol/encode';
 
-/** A connection must complete hello this long after accept (docs/protocol.md §5.3). */
-export const HANDSHAKE_TIMEOUT = 2;
+/**
+ * A connection must complete hello this long after accept, TLS handshake
+ * included (docs/protocol.md §5.3, docs/semantics.md §7.6). The original closes
+ * 2–3 s after accept (a 2 s limit checked once a second); real clients
+ * rely on the generous end: one whose first hello got no answer retries
+ * after its own 2 s timeout, and through a proxy that opened its upstream
+ * connection at once the retried hello reaches us about 2.05 s after
+ * accept. So 3 s, on the domain's timer slots: closed 3.00–3.02 s.
+ */
+export const HANDSHAKE_TIMEOUT = 3;
 /** The warning timer is armed at U(0.45, 0.55)·max_idle after activity. */
 const WARNING_MIN = 0.45;
 const WARNING_SPREAD = 0.10;

@@ -258,6 +258,25 @@ static void on_poll_closed(uv_handle_t *handle) {
     maybe_free(s);
 }
 
+/* Packets dropped at most when a connection closes (the receive queue is far shorter). */
+#define CLOSE_DRAIN_LIMIT 4096
+
+/*
+ * Makes the close of a connection an orderly one for the peer (docs/transports.md
+ * §6): Linux reports ECONNRESET instead of an end of connection to the peer
+ * of a SOCK_SEQPACKET socket closed with unread packets. Shutting down first
+ * stops new packets (the peer's send fails with EPIPE) and lets the peer
+ * read what was sent and then the end; the packets already queued are
+ * dropped before the descriptor is closed.
+ */
+static void quiesce_connection(int fd) {
+    shutdown(fd, SHUT_RDWR);
+    for (int i = 0; i < CLOSE_DRAIN_LIMIT; i++) {
+        if (recv(fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) <= 0)
+            break;
+    }
+}
+
 /* Closes the descriptor and the poll handle; no JavaScript is touched. */
 static void close_fd(struct paf_sock *s) {
     if (s->fd < 0)
@@ -266,6 +285,8 @@ static void close_fd(struct paf_sock *s) {
         uv_poll_stop(&s->poll);
         s->poll_events = 0;
     }
+    if (s->kind == KIND_CONNECTION)
+        quiesce_connection(s->fd);
     /* Linux releases the descriptor even when close() reports EINTR: never retry. */
     close(s->fd);
     s->fd = -1;

@@ -48,6 +48,16 @@ export function member(name: string, value: JsonValue): string {
   return quoteJsonString(name) + ':' + stringifyJson(value);
 }
 
+/**
+ * A wall-clock time (orphan-since) as a JSON number with six decimals:
+ * the clock's microseconds exactly (a double holds them to within a
+ * tenth of a microsecond, well inside toFixed's rounding), and always
+ * with a fraction, as the original's Python floats are (docs/protocol.md §2).
+ */
+export function encodeWallTime(seconds: number): string {
+  return seconds.toFixed(6);
+}
+
 /** A fail message; the original server always includes fail-reason. */
 export function encodeFail(cmd: Command, taId: bigint, reason: string): string {
   return envelope(cmd, taId, 'fail') + ',"fail-reason":' + quoteJsonString(reason) + '}';

@@ -146,7 +146,9 @@ export class DomainServer {
       return;
     }
     let client: ClientConnection | undefined = undefined;
-    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), this.clock.now(), (m) => client!.send(m));
+    // The handshake deadline runs from the transport's accept, TLS handshake included (docs/semantics.md §7.6).
+    const acceptedMono = this.clock.now() - Math.max(0, conn.setupSeconds ?? 0);
+    const session = new Session(nextSerial++, conn.remoteAddress, conn.user, this.clock.wall(), acceptedMono, (m) => client!.send(m));
     client = new ClientConnection(this, session, conn);
     this.connections.add(client);
     this.liveness.accepted(session);

@@ -88,7 +88,11 @@ export interface NativeAddon {
   setRef(h: NativeHandle, on: boolean): void;
   peer(h: NativeHandle): PeerInfo;
   local(h: NativeHandle): SocketName;
-  /** Idempotent; queued output is dropped. */
+  /**
+   * Idempotent; queued output is dropped. A connection is shut down and
+   * its unread packets dropped first, so that its peer reads an end of
+   * connection rather than ECONNRESET (and its further sends fail EPIPE).
+   */
   close(h: NativeHandle): void;
   /** One datagram to a UNIX datagram socket; null on success, else the errno name. Never blocks. */
   sendto(name: string, abstract: boolean, data: string | Buffer): string | null;

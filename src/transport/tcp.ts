@@ -30,6 +30,16 @@ const KEEPALIVE_IDLE_MS = 1000;
  * time as the socket drains.
  */
 const OUTPUT_BATCH_BYTES = 64 << 10;
+/**
+ * A close we initiate is orderly (docs/transports.md §6): the socket's write
+ * side is ended (on tls a close_notify alert, then the FIN), input is read
+ * and dropped until the peer closes too (unread input would make the
+ * kernel answer with a reset), and only a peer that has not done so after
+ * this long has its socket destroyed. Short: a peer that does not read
+ * never gets the close_notify anyway, and the socket is all it holds (the
+ * connection is gone for the server at once).
+ */
+export const CLOSE_LINGER_MS = 1000;
 
 /** IP user id of docs/semantics.md §8.1: ip:10.0.0.7, ip:[fd00::7]. */
 export function ipUser(remoteAddress: string): string {
@@ -55,15 +65,22 @@ export class FramedConnection implements MessageConnection {
   private closeReason: string | undefined = undefined;
   private closed = false;
 
+  /** onClose was called. */
+  private reported = false;
+
   constructor(
     private readonly socket: net.Socket,
     readonly remoteAddress: string,
     readonly user: string,
+    /** Seconds from the TCP accept to this object (the TLS handshake). */
+    readonly setupSeconds = 0,
   ) {
     this.decoder = new FrameDecoder((payload) => { if (!this.closed) this.onMessage(payload); });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     socket.on('data', (chunk: Buffer) => {
+      // After our close, input is only read to be dropped (see CLOSE_LINGER_MS).
+      if (this.closed) return;
       try {
         this.decoder.push(chunk);
       } catch (err) {
@@ -75,8 +92,15 @@ export class FramedConnection implements MessageConnection {
     socket.on('end', () => { this.closeReason ??= 'closed by peer'; socket.destroy(); });
     socket.on('close', () => {
       this.closed = true;
-      this.onClose(this.closeReason ?? 'closed by peer');
+      this.report();
     });
+  }
+
+  /** Calls onClose once: when the socket is gone, or right after a close of ours. */
+  private report(): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.onClose(this.closeReason ?? 'closed by peer');
   }
 
   get queuedBytes(): number { return this.socket.writableLength + this.pendingBytes; }
@@ -147,6 +171,7 @@ export class FramedConnection implements MessageConnection {
   };
 
   pause(): void {
+    if (this.closed) return;
     // Frames already received stay in the decoder too, so a burst of
     // requests in one chunk is not all answered at once.
     this.decoder.pause();
@@ -177,7 +202,18 @@ export class FramedConnection implements MessageConnection {
     this.pendingSizes = [];
     this.pendingHead = 0;
     this.pendingBytes = 0;
-    this.socket.destroy();
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      // What was already handed to the socket still goes, then the
+      // close_notify (tls) and the FIN; see CLOSE_LINGER_MS.
+      socket.end();
+      socket.resume();
+      const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      linger.unref();
+      socket.once('close', () => clearTimeout(linger));
+    }
+    // The connection is gone for its user now, whatever the socket does.
+    process.nextTick(() => this.report());
   }
 }
 

@@ -18,11 +18,13 @@ import { skiUserId } from './x509';
 const KEEPALIVE_IDLE_MS = 1000;
 /**
  * A peer that has not finished the TLS handshake by then is dropped. pafd
- * closes connections without a hello 2–3 s after accept, TLS handshake
- * included (docs/semantics.md §7.6); Node only hands a TLS connection over once
- * the handshake is done, so that part of the deadline is enforced here.
+ * closes connections without a hello 3 s after accept, TLS handshake
+ * included (docs/semantics.md §7.6, src/core/liveness.ts); Node only hands a
+ * TLS connection over once the handshake is done, so that part of the
+ * deadline is enforced here, and the rest of it counts from the TCP
+ * accept too (FramedConnection.setupSeconds).
  */
-export const TLS_HANDSHAKE_TIMEOUT_MS = 2000;
+export const TLS_HANDSHAKE_TIMEOUT_MS = 3000;
 /** XCM's per-attempt connect timeout (tcp.connect_timeout). */
 const CONNECT_TIMEOUT_MS = 3000;
 
@@ -204,16 +206,17 @@ export function listenTls(
     installContext(server, secure.context);
     let listener: (MessageListener & TlsReloadable) | undefined;
     const guard = new AcceptGuard(() => {}, (code) => listener?.onAcceptError?.(code));
-    // TCP connections still in the handshake, so that close() can drop them.
-    const handshaking = new Map<string, net.Socket>();
+    // TCP connections still in the handshake, so that close() can drop
+    // them, with the time (performance.now()) each was accepted.
+    const handshaking = new Map<string, { raw: net.Socket; since: number }>();
     let closing = false;
 
     server.on('connection', (raw: net.Socket) => {
       raw.setNoDelay(true);
       raw.setKeepAlive(true, KEEPALIVE_IDLE_MS);
       const key = peerKey(raw.remoteAddress, raw.remotePort);
-      handshaking.set(key, raw);
-      raw.once('close', () => { if (handshaking.get(key) === raw) handshaking.delete(key); });
+      handshaking.set(key, { raw, since: performance.now() });
+      raw.once('close', () => { if (handshaking.get(key)?.raw === raw) handshaking.delete(key); });
     });
 
     server.on('tlsClientError', (err, socket) => {
@@ -224,7 +227,10 @@ export function listenTls(
     });
 
     server.on('secureConnection', (socket: tls.TLSSocket) => {
-      handshaking.delete(peerKey(socket.remoteAddress, socket.remotePort));
+      const key = peerKey(socket.remoteAddress, socket.remotePort);
+      const since = handshaking.get(key)?.since;
+      handshaking.delete(key);
+      const setupSeconds = since === undefined ? 0 : (performance.now() - since) / 1000;
       const remote = remoteOf(socket);
       if (remote === undefined || closing) { socket.destroy(); return; }
       // XCM's post-handshake rule (docs/transports.md §4.3): a peer certificate
@@ -237,7 +243,7 @@ export function listenTls(
         socket.destroy();
         return;
       }
-      onConnection(new FramedConnection(socket, remote, peerUser(socket, remote)));
+      onConnection(new FramedConnection(socket, remote, peerUser(socket, remote), setupSeconds));
     });
 
     listenServer(server, addr, guard).then((port) => { listener = {
@@ -251,7 +257,7 @@ export function listenTls(
           closing = true;
           guard.close();
           server.close(() => done());
-          for (const raw of handshaking.values()) raw.destroy();
+          for (const { raw } of handshaking.values()) raw.destroy();
           handshaking.clear();
         }),
       }; resolve(listener); }, reject);

@@ -7,6 +7,11 @@ export interface MessageConnection {
   readonly remoteAddress: string;
   /** User id derived from the transport (docs/semantics.md §8.1). */
   readonly user: string;
+  /**
+   * Seconds the transport spent on the connection before handing it over
+   * (the TLS handshake), counted into the handshake deadline; absent = 0.
+   */
+  readonly setupSeconds?: number;
   /** Bytes queued for output and not yet handed to the kernel. */
   readonly queuedBytes: number;
   /** Installed by the server before any message is delivered. */

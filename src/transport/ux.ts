@@ -55,6 +55,18 @@ function errorCode(err: unknown): string {
   return typeof (err as NativeError | undefined)?.code === 'string' ? (err as NativeError).code : '';
 }
 
+/**
+ * Why a connection ends after a failed send or an error event: EPIPE means
+ * the peer closed (or shut down) its end, an orderly close like an end of
+ * connection; ENOBUFS is our own output bound.
+ */
+function closeReasonFor(err: unknown): string {
+  const code = errorCode(err);
+  if (code === 'EPIPE') return 'closed by peer';
+  if (code === 'ENOBUFS') return 'output queue overflow';
+  return `transport error: ${(err as Error).message}`;
+}
+
 function wrapError(address: string, err: unknown): UxError {
   return new UxError(`${address}: ${(err as Error).message}`, errorCode(err));
 }
@@ -100,7 +112,7 @@ export class UxConnection implements MessageConnection {
       if (event === ev.MESSAGE) { if (!this.closed) this.onMessage(value as Buffer); }
       else if (event === ev.DRAIN) this.onDrain();
       else if (event === ev.END) this.close('closed by peer');
-      else if (event === ev.ERROR) this.close(`transport error: ${(value as Error).message}`);
+      else if (event === ev.ERROR) this.close(closeReasonFor(value));
     });
     addon.setReading(handle, true);
   }
@@ -136,7 +148,7 @@ export class UxConnection implements MessageConnection {
     try {
       this.addon.send(this.handle, batch);
     } catch (err) {
-      this.close(errorCode(err) === 'ENOBUFS' ? 'output queue overflow' : `transport error: ${(err as Error).message}`);
+      this.close(closeReasonFor(err));
     }
   }
 

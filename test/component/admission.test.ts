@@ -11,7 +11,7 @@ import { WireClient } from '../helpers/wire';
 
 /** The bystander: helpers/transport.ts user 0, source address 127.0.0.2. */
 const BYSTANDER = 0;
-/** A refused connection is closed at accept; the handshake deadline would take 2 s or more. */
+/** A refused connection is closed at accept; the handshake deadline would take 3 s. */
 const REFUSED_WITHIN_MS = 1000;
 
 function config(total: number, user?: number): string {

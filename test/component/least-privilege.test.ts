@@ -70,7 +70,7 @@ t(`20,000 requests before hello on one connection: ${LOG_BURST} refusal lines, o
     }));
     for (let i = 0; i < N; i++) c.send('ping', BigInt(i), 'request');
     await allFailed;
-    // The connection is closed at its 2 s handshake deadline; the summary comes with it.
+    // The connection is closed at its 3 s handshake deadline; the summary comes with it.
     await pafd.waitForLog(/closed before handshake/, 5000);
     const lines = pafd.log.filter((l) => l.includes('no-hello'));
     const refused = lines.filter((l) => l.includes('before hello refused'));

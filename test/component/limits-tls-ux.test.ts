@@ -21,7 +21,7 @@ import { WireClient, randomId } from '../helpers/wire';
 const USER_CLIENTS = 3, TOTAL_CLIENTS = 5;
 const USER_SERVICES = 128, TOTAL_SERVICES = 192;
 const USER_SUBSCRIPTIONS = 99, TOTAL_SUBSCRIPTIONS = 100;
-/** Silent connections are closed 2–3 s after accept (H13 allows up to 4 s). */
+/** Silent connections are closed 3 s after accept (H13 allows up to 4 s). */
 const HANDSHAKE_CLOSE_MS = 4000;
 
 interface Ctx { pafd: Pafd; tls: Domain; ux: Domain }

@@ -41,7 +41,7 @@ const HEAVY_REQUESTS = load(8, 16);
 const HEAVY_OPERANDS = 256;
 /** The bystander's ping p99 during the heavy listings: far below one listing's cost. */
 const PING_P99_MAX_MS = 100;
-/** A refused connection is closed at accept; the handshake deadline takes 2 s or more. */
+/** A refused connection is closed at accept; the handshake deadline takes 3 s. */
 const REFUSED_WITHIN_MS = 1000;
 
 /** The board's configuration with one tcp socket on loopback. */

@@ -383,6 +383,8 @@ t('a silent network under tracked v3 clients: pafd and the library both notice w
   const ids = new Set(clients.map((c) => c.id));
   await watch.until(() => [...ids].every((id) => watch.of(id).some((e) => isOrphaned(e.m))), 'pafd orphaning every service', 4 * IDLE_MAX_S * 1000);
   const libraryLost = await withTimeout(Promise.all(lost), 'the library noticing', 4 * IDLE_MAX_S * 1000);
+  // The orphan notification may overtake the end of pafd's side of the connection (an orderly close).
+  await withTimeout(Promise.all(pipes.map((p) => p.serverClosed)), 'pafd closing every silent connection', 4 * IDLE_MAX_S * 1000);
 
   // Both ends use max_idle = IDLE_MAX_S: the lowest TTL (SILENT_TTL_S) clamped to the idle limits.
   const maxIdle = IDLE_MAX_S;

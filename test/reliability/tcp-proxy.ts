@@ -8,13 +8,30 @@
 // either end sends; new connections are accepted and swallowed the same
 // way (their SYN "got through" but nothing else does). heal() drops every
 // swallowed connection and lets new ones through again.
+//
+// It can also stall: with holdToServerMs it opens its upstream connection
+// at once but hands the client's bytes over only that long after the
+// upstream connection was established, as a proxy in front of pafd does
+// while its own upstream is slow. It relays bytes, so tls: works through
+// it as well as tcp:.
 
 import * as net from 'node:net';
-import { tcpHostPort } from './harness';
 
 /** Wall-clock time in seconds, the clock pafd uses for orphan-since. */
 function wallS(): number {
   return Date.now() / 1000;
+}
+
+export interface ProxyOptions {
+  /** Client bytes reach the server no earlier than this long after the upstream connection opened. */
+  holdToServerMs?: number;
+}
+
+/** host and port of a tcp: or tls: address. */
+function hostPort(address: string): { transport: string; host: string; port: number } {
+  const m = /^(tcp|tls):(.*):(\d+)$/.exec(address);
+  if (!m) throw new Error(`not a tcp: or tls: address: ${address}`);
+  return { transport: m[1]!, host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
 }
 
 /** One client connection and its upstream connection to the server. */
@@ -24,10 +41,18 @@ export class Pipe {
   lastToClient = 0;
   /** Wall time at which the server closed its side, if it did. */
   serverClosedAt: number | undefined;
+  /** Resolves once the server's side is closed (never for a pipe accepted during a partition). */
+  readonly serverClosed: Promise<void>;
+  private resolveServerClosed: () => void = () => {};
   silent = false;
+  /** Monotonic ms (performance.now()) at which the upstream connection was established. */
+  upstreamConnectedAt: number | undefined;
+  /** Monotonic ms at which the first client bytes were handed to the server side. */
+  firstToServerAt: number | undefined;
   private readonly upstream: net.Socket | undefined;
 
-  constructor(private readonly client: net.Socket, target: { host: string; port: number } | undefined) {
+  constructor(private readonly client: net.Socket, target: { host: string; port: number } | undefined, opts: ProxyOptions = {}) {
+    this.serverClosed = new Promise((resolve) => { this.resolveServerClosed = resolve; });
     client.setNoDelay(true);
     client.on('error', () => { /* a reset is a close too */ });
     if (target === undefined) {
@@ -39,24 +64,47 @@ export class Pipe {
     const upstream = net.connect({ ...target, noDelay: true });
     this.upstream = upstream;
     upstream.on('error', () => {});
-    this.relay(client, upstream, () => { this.lastToServer = wallS(); });
+    const connected = new Promise<void>((resolve) => upstream.once('connect', () => {
+      this.upstreamConnectedAt = performance.now();
+      resolve();
+    }));
+    const hold = opts.holdToServerMs ?? 0;
+    const gate = hold > 0 ? connected.then(() => new Promise<void>((resolve) => setTimeout(resolve, hold))) : undefined;
+    this.relay(client, upstream, () => {
+      this.lastToServer = wallS();
+      this.firstToServerAt ??= performance.now();
+    }, gate);
     this.relay(upstream, client, () => { this.lastToClient = wallS(); });
     upstream.on('close', () => {
       this.serverClosedAt ??= wallS();
+      this.resolveServerClosed();
       if (!this.silent) client.destroy();
     });
     client.on('close', () => { if (!this.silent) upstream.destroy(); });
   }
 
-  /** Copies from → to while the pipe is not silent; drops everything once it is. */
-  private relay(from: net.Socket, to: net.Socket, forwarded: () => void): void {
-    from.on('data', (chunk: Buffer) => {
+  /**
+   * Copies from → to while the pipe is not silent; drops everything once
+   * it is. Before `gate` resolves, what arrives is kept and sent after.
+   */
+  private relay(from: net.Socket, to: net.Socket, forwarded: () => void, gate?: Promise<void>): void {
+    let held: Buffer[] | undefined = gate === undefined ? undefined : [];
+    const pass = (chunk: Buffer): void => {
       if (this.silent) return;
       forwarded();
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());
       }
+    };
+    gate?.then(() => {
+      const chunks = held!;
+      held = undefined;
+      for (const chunk of chunks) pass(chunk);
+    });
+    from.on('data', (chunk: Buffer) => {
+      if (held !== undefined) held.push(chunk);
+      else pass(chunk);
     });
   }
 
@@ -73,28 +121,36 @@ export class SilenceableProxy {
   private readonly pipes = new Set<Pipe>();
   private silent = false;
 
-  private constructor(private readonly server: net.Server, private readonly target: { host: string; port: number }) {
+  /** Every pipe ever opened, in order. */
+  readonly opened: Pipe[] = [];
+
+  private constructor(
+    private readonly server: net.Server,
+    private readonly target: { transport: string; host: string; port: number },
+    opts: ProxyOptions,
+  ) {
     server.on('connection', (socket) => {
-      const pipe = new Pipe(socket, this.silent ? undefined : this.target);
+      const pipe = new Pipe(socket, this.silent ? undefined : this.target, opts);
+      this.opened.push(pipe);
       this.pipes.add(pipe);
       socket.on('close', () => { if (!pipe.silent) this.pipes.delete(pipe); });
     });
   }
 
-  /** Listens on 127.0.0.1 (a random port) and relays to a tcp: address. */
-  static start(targetAddress: string): Promise<SilenceableProxy> {
+  /** Listens on 127.0.0.1 (a random port) and relays to a tcp: or tls: address. */
+  static start(targetAddress: string, opts: ProxyOptions = {}): Promise<SilenceableProxy> {
     const server = net.createServer();
-    const proxy = new SilenceableProxy(server, tcpHostPort(targetAddress));
+    const proxy = new SilenceableProxy(server, hostPort(targetAddress), opts);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(proxy); });
     });
   }
 
-  /** The address clients connect to. */
+  /** The address clients connect to (same transport as the target). */
   get address(): string {
     const a = this.server.address() as net.AddressInfo;
-    return `tcp:127.0.0.1:${a.port}`;
+    return `${this.target.transport}:127.0.0.1:${a.port}`;
   }
 
   /** Partitions the network: every open pipe goes silent, and so will new ones. Returns the pipes that were open. */

@@ -35,8 +35,8 @@ const ATTEMPTS = load(20, 200);
 const ATTEMPT_WIDTH = 4;
 /**
  * A refused client is closed right after the TLS handshake; a client that
- * got in but stayed silent would be closed only at the 2 s handshake
- * deadline (docs/protocol.md §5.3). Closing sooner tells the two apart.
+ * got in but stayed silent would be closed only at the 3 s handshake
+ * deadline (docs/semantics.md §7.6). Closing within 2 s tells the two apart.
  */
 const REFUSAL_BOUND_MS = 2000;
 /** R6/R8: other clients' pings stay well below 0.5 s. */

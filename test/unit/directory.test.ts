@@ -16,6 +16,7 @@ import type { Limits } from '../../src/core/limits';
 import { Liveness } from '../../src/core/liveness';
 import { prng } from '../helpers/prng';
 import { matchFilter, parseFilter } from '../../src/core/filter';
+import { encodeWallTime } from '../../src/protocol/encode';
 
 const USER = 'default';
 const OTHER_USER = 'ip:10.0.0.9';
@@ -935,7 +936,7 @@ test('random operations: watchers\' views match the directory; accounting matche
     const expectAll = new Map<bigint, string>();
     const expectFoo = new Map<bigint, string>();
     for (const s of w.directory.services.values()) {
-      const line = `${s.id} gen=${s.generation} ttl=${s.ttl} client=${s.owner.id}` + (s.orphanSince === undefined ? '' : ` orphan=${s.orphanSince}`);
+      const line = `${s.id} gen=${s.generation} ttl=${s.ttl} client=${s.owner.id}` + (s.orphanSince === undefined ? '' : ` orphan=${Number(encodeWallTime(s.orphanSince))}`);
       expectAll.set(s.id, line);
       if (matchesFoo(s.props)) expectFoo.set(s.id, line);
     }

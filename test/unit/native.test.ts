@@ -166,6 +166,20 @@ t('end of connection: the peer closing gives END', async () => {
   } finally { p.close(); }
 });
 
+t('close with packets we never read: the peer reads what we sent, then END, not ECONNRESET; its later sends fail EPIPE', async () => {
+  const p = await pair();
+  try {
+    addon.send(p.client, ['unread 1', 'unread 2']);
+    addon.send(p.server, 'last words');
+    addon.close(p.server);                    // the server never read its two packets
+    addon.setReading(p.client, true);
+    assert.is((await p.clientEvents.message()).toString(), 'last words');
+    const end = await p.clientEvents.next();
+    assert.is(end.event, EV.END, `expected END, got ${end.event} ${String(end.value)}`);
+    assert.is(code(() => addon.send(p.client, 'too late')), 'EPIPE');
+  } finally { p.close(); }
+});
+
 t('backpressure: output queues while the peer does not read, drains when it does', async () => {
   const p = await pair();
   try {

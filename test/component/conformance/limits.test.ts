@@ -29,7 +29,7 @@ resources:
   user: {clients: ${USER_CLIENTS}, services: ${USER_SERVICES}, subscriptions: ${USER_SUBSCRIPTIONS}}
 `;
 
-/** The handshake deadline closes silent connections 2–3 s after accept (H13 allows up to 4 s). */
+/** The handshake deadline closes silent connections 3 s after accept (H13 allows up to 4 s). */
 const HANDSHAKE_CLOSE_MS = 4000;
 
 const t = suite<{ d: Domain }>('limits', {} as { d: Domain });
