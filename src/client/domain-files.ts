@@ -9,6 +9,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonObject, JsonValue } from '../core/json';
 import { decodeUtf8, parseJson } from '../core/json';
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/schema';
 import { AddressError, parseAddress } from '../transport/address';
 import { DEFAULT_DOMAINS_DIR } from './env';
 
@@ -242,7 +243,7 @@ export function diffServers<T extends ServerEntry>(current: readonly T[], next: 
  * if that range is empty and the server must never be contacted.
  */
 export function offeredVersions(server: ServerEntry): { min: number; max: number } | undefined {
-  const min = Math.max(2, server.minProtocolVersion ?? 2);
-  const max = Math.min(3, server.maxProtocolVersion ?? 3);
+  const min = Math.max(MIN_PROTOCOL_VERSION, server.minProtocolVersion ?? MIN_PROTOCOL_VERSION);
+  const max = Math.min(MAX_PROTOCOL_VERSION, server.maxProtocolVersion ?? MAX_PROTOCOL_VERSION);
   return min <= max ? { min, max } : undefined;
 }

@@ -19,8 +19,8 @@ export type { PropsInput, PropInputValue } from './props-input';
 export type { Props, PropValue } from '../core/props';
 export {
   WireClient, TransactionFailed, ConnectionClosed, randomId, newServiceId, newSubscriptionId,
-  MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION,
 } from './wire';
+export { MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION } from '../protocol/schema';
 export type {
   MatchNotification, SubscriptionEvent, TrackEvent, ServiceInfo, SubscriptionInfo, ClientInfo, ServerDescription,
   WireConnectOptions, WireClientEvents,

@@ -12,7 +12,7 @@ import { decodeUtf8, parseJson } from '../core/json';
 import type { Props } from '../core/props';
 import { encodeMessage, encodeProps, member } from '../protocol/encode';
 import type { Command, Message, ProtocolVersion, TransactionKind } from '../protocol/schema';
-import { COMMAND_KIND, MAX_UINT63, ProtocolError, decodeProps, validateMessage } from '../protocol/schema';
+import { COMMAND_KIND, MAX_PROTOCOL_VERSION, MAX_UINT63, MIN_PROTOCOL_VERSION, ProtocolError, decodeProps, validateMessage } from '../protocol/schema';
 import type { TlsFiles } from '../config/config';
 import { connect } from '../transport/connect';
 import type { MessageConnection } from '../transport/types';
@@ -41,10 +41,6 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, d
     });
   });
 }
-
-/** The protocol versions this client speaks. */
-export const MIN_PROTOCOL_VERSION = 2;
-export const MAX_PROTOCOL_VERSION = 3;
 
 /** Ids drawn per refill of the random pool: one getrandom call serves this many. */
 const IDS_PER_REFILL = 256;

@@ -31,8 +31,8 @@ function yaml(): YamlModule {
 }
 import { AddressError, isMessagingTransport, parseAddress } from '../transport/address';
 import type { Address } from '../transport/address';
-
-export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
+import type { LogLevel } from '../log/logger';
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/schema';
 
 export interface TlsFiles { cert?: string; key?: string; tc?: string; crl?: string }
 export interface SocketConfig {
@@ -98,8 +98,6 @@ export const SYSLOG_FACILITIES: ReadonlyMap<string, number> = new Map([
   ['local4', 20], ['local5', 21], ['local6', 22], ['local7', 23],
 ]);
 
-export const MIN_PROTOCOL_VERSION = 2;
-export const MAX_PROTOCOL_VERSION = 3;
 export const DEFAULT_IDLE_MIN = 4;
 export const DEFAULT_IDLE_MAX = 30;
 /**

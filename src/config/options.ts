@@ -16,7 +16,8 @@
 import {
   LOG_LEVELS, SYSLOG_FACILITIES, commandLineDomain, defaultConfig, loadConfigFile, parseServerAddress,
 } from './config';
-import type { DomainConfig, LogLevel, ServerConfig } from './config';
+import type { DomainConfig, ServerConfig } from './config';
+import type { LogLevel } from '../log/logger';
 import { AddressError } from '../transport/address';
 
 export class UsageError extends Error {

@@ -6,9 +6,7 @@ import { logText } from '../log/escape';
 import type { Timed } from './timer-queue';
 import type { Service } from './service';
 import type { Subscription } from './subscription';
-import type { Command } from '../protocol/schema';
-
-export type ProtocolVersion = 2 | 3;
+import type { Command, ProtocolVersion } from '../protocol/schema';
 
 /** Liveness state machine of docs/semantics.md §7.3. */
 export type LivenessState = 'active' | 'tentative' | 'timed-out';

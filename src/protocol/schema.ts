@@ -9,6 +9,9 @@ import { logText } from '../log/escape';
 import type { PropValue, Props } from '../core/props';
 
 export type ProtocolVersion = 2 | 3;
+/** The protocol versions this implementation speaks, server and client alike. */
+export const MIN_PROTOCOL_VERSION = 2;
+export const MAX_PROTOCOL_VERSION = 3;
 export type Command = 'hello' | 'track' | 'subscribe' | 'unsubscribe' | 'subscriptions' | 'services' | 'publish' | 'unpublish' | 'ping' | 'clients';
 export type MsgType = 'request' | 'accept' | 'notify' | 'inform' | 'complete' | 'fail';
 export type TransactionKind = 'single' | 'multi' | 'two-way';

@@ -5,11 +5,14 @@
 import type { Clock } from '../core/clock';
 import type { MetricsConfig, ServerConfig } from '../config/config';
 import type { Logger } from '../log/logger';
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/schema';
 import { DomainServer } from './domain';
 import { MetricsEndpoint } from './metrics';
 
 export const SERVER_VERSION = '0.1.0';
-export const PROTOCOL_VERSIONS = [2, 3] as const;
+/** Every version from MIN_PROTOCOL_VERSION to MAX_PROTOCOL_VERSION, for `pafd -v`. */
+export const PROTOCOL_VERSIONS: readonly number[] =
+  Array.from({ length: MAX_PROTOCOL_VERSION - MIN_PROTOCOL_VERSION + 1 }, (_, k) => MIN_PROTOCOL_VERSION + k);
 
 /** Whether a metrics bind host is a loopback address (only local processes can scrape it). */
 export function isLoopback(host: string): boolean {

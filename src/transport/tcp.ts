@@ -12,8 +12,11 @@ import type { ConnectionHandler, MessageConnection, MessageListener } from './ty
  * clients then loses handshakes (README, "Decisions").
  */
 export const LISTEN_BACKLOG = 1024;
-/** XCM's keepalive idle time; interval and count are left to the OS (Node cannot set them). */
-const KEEPALIVE_IDLE_MS = 1000;
+/**
+ * XCM's keepalive idle time, for tcp and tls alike; interval and count
+ * (and XCM's other TCP options) are left to the OS: Node cannot set them.
+ */
+export const KEEPALIVE_IDLE_MS = 1000;
 /**
  * Outgoing messages are collected and framed into one buffer, written once
  * per event-loop job (a publish that fans out to 100 subscribers on this

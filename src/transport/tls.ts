@@ -9,13 +9,11 @@ import type * as tls from 'node:tls';
 import type { Address } from './address';
 import { bindHost, parseAddress, renderIpAddress } from './address';
 import { AcceptGuard } from './accept-guard';
-import { FramedConnection, ipUser, listenServer } from './tcp';
+import { FramedConnection, KEEPALIVE_IDLE_MS, ipUser, listenServer } from './tcp';
 import type { TlsCredentialFiles } from './tls-credentials';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
 import { skiUserId } from './x509';
 
-/** XCM's keepalive idle time (the rest of XCM's TCP options are out of Node's reach). */
-const KEEPALIVE_IDLE_MS = 1000;
 /**
  * A peer that has not finished the TLS handshake by then is dropped. pafd
  * closes connections without a hello 3 s after accept, TLS handshake

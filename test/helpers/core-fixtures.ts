@@ -14,7 +14,7 @@ import type { Limits } from '../../src/core/limits';
 import { EMPTY_PROPS, makeProps } from '../../src/core/props';
 import type { PropValue, Props } from '../../src/core/props';
 import { Session } from '../../src/core/session';
-import type { ProtocolVersion } from '../../src/core/session';
+import type { ProtocolVersion } from '../../src/protocol/schema';
 import type { Subscription } from '../../src/core/subscription';
 
 /** Monotonic origin of every test clock. */

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { HANDSHAKE_TIMEOUT, Liveness } from '../../src/core/liveness';
 import type { ExpiryReason } from '../../src/core/liveness';
 import type { Session } from '../../src/core/session';
-import type { ProtocolVersion } from '../../src/core/session';
+import type { ProtocolVersion } from '../../src/protocol/schema';
 import { World } from '../helpers/core-fixtures';
 import type { Peer } from '../helpers/core-fixtures';
 

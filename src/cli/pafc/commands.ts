@@ -3,7 +3,8 @@
 // Commands that talk to the server end with "OK." (printed by the
 // interpreter); a thrown error becomes the one-line failure instead.
 
-import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, TransactionFailed, newServiceId, newSubscriptionId } from '../../client/wire';
+import { TransactionFailed, newServiceId, newSubscriptionId } from '../../client/wire';
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../../protocol/schema';
 import { parseFilter } from '../../core/filter';
 import type { SubscriptionEvent, TrackEvent } from '../../client/wire';
 import { ArgumentError, PUBLISH_USAGE, parseHexId, parsePublishArgs } from './args';

@@ -8,7 +8,8 @@
 
 import * as readline from 'node:readline';
 import { domainsDirectory } from '../../client/domain-files';
-import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, WireClient } from '../../client/wire';
+import { WireClient } from '../../client/wire';
+import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../../protocol/schema';
 import { ArgumentError } from './args';
 import { TerminalConsole } from './console';
 import { PAFC_USAGE, parsePafcArgs } from './options';
