@@ -1,7 +1,6 @@
 // A client as the directory knows it: identified by client id, living as
 // long as it has a connection or still owns services (docs/semantics.md §1).
 
-import type { Service } from './service';
 import type { Session } from './session';
 
 /**
@@ -12,16 +11,14 @@ import type { Session } from './session';
 export class OwnedServices {
   /** Maintained by the directory with Service.owner, in the same step. */
   count = 0;
-  constructor(private readonly client: ClientRecord) {}
   get size(): number { return this.count; }
-  has(service: Service): boolean { return service.owner === this.client; }
 }
 
 export class ClientRecord {
   /** The live connection, if any. */
   session: Session | undefined = undefined;
   /** Services this client owns (bound to a connection or orphaned). */
-  readonly services = new OwnedServices(this);
+  readonly services = new OwnedServices();
 
   constructor(readonly id: bigint, readonly user: string) {}
 

@@ -119,11 +119,3 @@ export const systemClock: Clock = {
   now: () => performance.now() / 1000,
   wall: () => processWall.wall(),
 };
-
-/** A clock that only moves when told to; for unit tests. */
-export class ManualClock implements Clock {
-  constructor(private mono = 1000, private wallOffset = 1_700_000_000) {}
-  now(): number { return this.mono; }
-  wall(): number { return this.wallOffset + this.mono; }
-  advance(seconds: number): void { this.mono += seconds; }
-}

@@ -17,7 +17,7 @@ import { Subscription } from './subscription';
 import { SubscriptionIndex } from './subscription-index';
 import { ServiceIndex } from './service-index';
 import { TimerQueue } from './timer-queue';
-import { WHOLE, Walk } from './walk';
+import { Walk } from './walk';
 import { encodeWallTime, envelope } from '../protocol/encode';
 
 export type FailReason =
@@ -253,7 +253,7 @@ export class Directory {
 
   /**
    * Creates a subscription (docs/protocol.md §6.3); the caller sends `accept`
-   * and then calls announceExisting. Returns the subscription or a fail
+   * and then steps burst(). Returns the subscription or a fail
    * reason (filter syntax is checked by the caller, before this).
    */
   subscribe(session: Session, id: bigint, taId: bigint, filter: Filter | null, filterText: string | undefined): Subscription | FailReason {
@@ -296,11 +296,6 @@ export class Directory {
     );
     sub.burst = walk;
     return walk;
-  }
-
-  /** The whole initial burst at once. */
-  announceExisting(sub: Subscription): void {
-    this.burst(sub).step(WHOLE);
   }
 
   /**

@@ -57,8 +57,6 @@ export class Walk<T> implements Job {
     private readonly done: () => void = () => {},
   ) {}
 
-  get isFinished(): boolean { return this.finished; }
-
   step(slice: Slice): boolean {
     if (this.finished) return true;
     let n = 0;

@@ -21,7 +21,6 @@ export class Logger {
   }
 
   setLevel(level: LogLevel): void { this.threshold = SEVERITY[level]; }
-  addSink(sink: LogSink): void { this.sinks = [...this.sinks, sink]; }
   /** Replaces every destination at once (a reload never leaves a mix of old and new). */
   setSinks(sinks: readonly LogSink[]): void { this.sinks = [...sinks]; }
 

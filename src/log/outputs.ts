@@ -103,11 +103,6 @@ export class LogOutputs {
     for (const note of prepared.notes) this.logger.warning(note);
   }
 
-  /** Drops prepared destinations that will not be used. */
-  discard(prepared: PreparedLog): void {
-    if (prepared.file !== undefined && prepared.file !== this.file) prepared.file.close();
-  }
-
   apply(config: LogConfig): void { this.commit(this.prepare(config)); }
 
   /** SIGHUP without a configuration file: start the log file over (after logrotate moved it). */

@@ -50,9 +50,6 @@ export class LineBudget {
     this.suppressed = 0;
     return { count, seconds: Math.min(this.window, Math.max(1, Math.ceil(elapsed))) };
   }
-
-  /** When the current window ends (for a timer that reports what it suppressed). */
-  get windowEnd(): number { return this.windowStart + this.window; }
 }
 
 /** The summary line's text, e.g. "… 19,874 more like this suppressed in the last 10 s". */

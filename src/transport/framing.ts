@@ -149,19 +149,3 @@ export class FrameDecoder {
   }
 }
 
-/**
- * One frame: header + payload in a single allocation. Throws FramingError
- * for an empty payload (a receiver reads it as end of stream) or one
- * longer than MAX_FRAME_PAYLOAD (a receiver would break the connection).
- * Keeping messages within PATHFINDER_MAX_MESSAGE is the caller's business.
- */
-export function encodeFrame(payload: string | Buffer): Buffer {
-  const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
-  if (length === 0) throw new FramingError('cannot send an empty frame');
-  if (length > MAX_FRAME_PAYLOAD) throw new FramingError(`frame payload of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
-  const frame = Buffer.allocUnsafe(HEADER_LENGTH + length);
-  frame.writeUInt32BE(length, 0);
-  if (typeof payload === 'string') frame.write(payload, HEADER_LENGTH, 'utf8');
-  else payload.copy(frame, HEADER_LENGTH);
-  return frame;
-}

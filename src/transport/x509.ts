@@ -19,7 +19,6 @@ export interface DerElement {
 }
 
 export const DER_BOOLEAN = 0x01;
-export const DER_INTEGER = 0x02;
 export const DER_OCTET_STRING = 0x04;
 export const DER_OID = 0x06;
 export const DER_SEQUENCE = 0x30;

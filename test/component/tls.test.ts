@@ -12,7 +12,7 @@ import * as tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TlsFiles } from '../../src/config/config';
-import { encodeFrame } from '../../src/transport/framing';
+import { encodeFrame } from '../helpers/frame';
 import type { Credential, TestPki } from '../helpers/certs';
 import { makeTestPki } from '../helpers/certs';
 import {

@@ -3,7 +3,7 @@
 // helpers that parse those messages back and check their exact field sets
 // (docs/protocol.md §6.3) so every test also asserts the wire shape.
 
-import { ManualClock } from '../../src/core/clock';
+import type { Clock } from '../../src/core/clock';
 import { Directory } from '../../src/core/directory';
 import type { FailReason } from '../../src/core/directory';
 import { formatFilter, parseFilter } from '../../src/core/filter';
@@ -14,6 +14,7 @@ import type { Limits } from '../../src/core/limits';
 import { EMPTY_PROPS, makeProps } from '../../src/core/props';
 import type { PropValue, Props } from '../../src/core/props';
 import { Session } from '../../src/core/session';
+import { WHOLE } from '../../src/core/walk';
 import type { ProtocolVersion } from '../../src/protocol/schema';
 import type { Subscription } from '../../src/core/subscription';
 
@@ -25,6 +26,14 @@ export const MONO_ORIGIN = 1000;
  * exactly.
  */
 export const WALL_ORIGIN = 1_700_000_000.5;
+
+/** A clock that only moves when told to. */
+export class ManualClock implements Clock {
+  constructor(private mono = MONO_ORIGIN, private wallOffset = 1_700_000_000) {}
+  now(): number { return this.mono; }
+  wall(): number { return this.wallOffset + this.mono; }
+  advance(seconds: number): void { this.mono += seconds; }
+}
 
 export function manualClock(): ManualClock {
   return new ManualClock(MONO_ORIGIN, WALL_ORIGIN - MONO_ORIGIN);
@@ -151,7 +160,7 @@ export class World {
     const taId = this.nextTaId++;
     const result = this.directory.subscribe(peer.session, subId, taId, parsed, parsed ? formatFilter(parsed) : undefined);
     if (typeof result === 'string') return result;
-    this.directory.announceExisting(result);
+    this.directory.burst(result).step(WHOLE);
     return result;
   }
 

@@ -10,7 +10,7 @@ import type { JsonObject, JsonValue } from '../../src/core/json';
 import { decodeUtf8, parseJson, stringifyJson } from '../../src/core/json';
 import { connect as connectTransport } from '../../src/transport/connect';
 import type { ConnectOptions } from '../../src/transport/connect';
-import { encodeFrame } from '../../src/transport/framing';
+import { encodeFrame } from './frame';
 import type { NativeAddon, NativeHandle } from '../../src/transport/native';
 import type { MessageConnection } from '../../src/transport/types';
 import type { TlsFiles } from '../../src/config/config';

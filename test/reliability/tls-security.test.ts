@@ -17,7 +17,7 @@ import * as assert from 'uvu/assert';
 import type { TlsFiles } from '../../src/config/config';
 import type { JsonValue } from '../../src/core/json';
 import { stringifyJson } from '../../src/core/json';
-import { encodeFrame } from '../../src/transport/framing';
+import { encodeFrame } from '../helpers/frame';
 import type { Credential, TestPki } from '../helpers/certs';
 import { makeTestPki } from '../helpers/certs';
 import {

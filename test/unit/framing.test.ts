@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeFrame, FrameDecoder, FramingError, MAX_FRAME_PAYLOAD, PATHFINDER_MAX_MESSAGE } from '../../src/transport/framing';
+import { FrameDecoder, FramingError, MAX_FRAME_PAYLOAD, PATHFINDER_MAX_MESSAGE } from '../../src/transport/framing';
+import { encodeFrame } from '../helpers/frame';
 
 function collector(maxPayload?: number): { decoder: FrameDecoder; frames: string[] } {
   const frames: string[] = [];

@@ -34,7 +34,7 @@ test('oneLine escapes only control characters; the Logger applies it to every me
   assert.is(oneLine('keep \\ and ü'), 'keep \\ and ü');
   const seen: string[] = [];
   const log = new Logger('debug');
-  log.addSink((_level, m) => seen.push(m));
+  log.setSinks([(_level, m) => seen.push(m)]);
   log.info('a\nCRITICAL:pafd:forged');
   assert.equal(seen, ['a\\nCRITICAL:pafd:forged']);
 });

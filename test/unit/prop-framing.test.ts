@@ -8,9 +8,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
-import {
-  encodeFrame, FRAME_HEADER_LENGTH, FrameDecoder, FramingError, MAX_FRAME_PAYLOAD,
-} from '../../src/transport/framing';
+import { FRAME_HEADER_LENGTH, FrameDecoder, FramingError, MAX_FRAME_PAYLOAD } from '../../src/transport/framing';
+import { encodeFrame } from '../helpers/frame';
 import { runs } from '../helpers/property';
 
 // ---------------------------------------------------------------------------

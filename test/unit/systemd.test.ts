@@ -27,7 +27,7 @@ test('watchdog: pings at half of WATCHDOG_USEC, only for our pid', () => {
 test('no notifier without NOTIFY_SOCKET; a warning and none without the addon; messages in order with one', () => {
   const lines: string[] = [];
   const log = new Logger('debug');
-  log.addSink((level, m) => lines.push(`${level}:${m}`));
+  log.setSinks([(level, m) => lines.push(`${level}:${m}`)]);
   assert.is(SystemdNotifier.fromEnvironment({}, log, () => { throw new Error('not asked'); }), undefined);
   assert.is(SystemdNotifier.fromEnvironment({ NOTIFY_SOCKET: '@n' }, log, () => 'no addon here'), undefined);
   assert.equal(lines, ['warning:NOTIFY_SOCKET is set but notifications cannot be sent (no addon here); systemd is not notified']);

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ITEMS_PER_CHECK, TimeSlice, WHOLE, Walk } from '../../src/core/walk';
 import type { Slice } from '../../src/core/walk';
-import { ManualClock } from '../../src/core/clock';
+import { ManualClock } from '../helpers/core-fixtures';
 import { World, props } from '../helpers/core-fixtures';
 import { parseFilter } from '../../src/core/filter';
 import { parseJson } from '../../src/core/json';
