@@ -8,8 +8,8 @@
 
 import type { Clock } from '../../src/core/clock';
 import { Directory } from '../../src/core/directory';
-import { decodeUtf8, parseJson } from '../../src/core/json';
-import type { JsonObject } from '../../src/core/json';
+import { decodeUtf8, parseJson } from '../../src/protocol/json';
+import type { JsonObject } from '../../src/protocol/json';
 import { Session } from '../../src/core/session';
 import { decodeProps, validateMessage } from '../../src/protocol/schema';
 

@@ -4,7 +4,7 @@ import { systemClock } from '../core/clock';
 import { ConfigError } from '../config/config';
 import { PAFD_USAGE, UsageError, parsePafdArgs } from '../config/options';
 import { Logger } from '../log/logger';
-import { LogOutputs } from '../log/outputs';
+import { LogOutputs } from '../server/log-outputs';
 import { checkConfigFile, checkDistinctSockets } from '../server/check-config';
 import { runHook } from '../server/hook';
 import { reloadServer } from '../server/reload';

@@ -7,8 +7,8 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JsonObject, JsonValue } from '../core/json';
-import { decodeUtf8, parseJson } from '../core/json';
+import type { JsonObject, JsonValue } from '../protocol/json';
+import { decodeUtf8, parseJson } from '../protocol/json';
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/schema';
 import { AddressError, parseAddress } from '../transport/address';
 import { DEFAULT_DOMAINS_DIR } from './env';

@@ -16,7 +16,7 @@ export { normalizeProps, propsToObject, propsSizeEstimate } from './props-input'
 export { propsToJSON, matchEventToJSON } from './json-safe';
 export type { JsonProps, JsonMatchEvent } from './json-safe';
 export type { PropsInput, PropInputValue } from './props-input';
-export type { Props, PropValue } from '../core/props';
+export type { Props, PropValue } from '../protocol/props';
 export {
   WireClient, TransactionFailed, ConnectionClosed, randomId, newServiceId, newSubscriptionId,
 } from './wire';

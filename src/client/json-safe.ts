@@ -3,7 +3,7 @@
 // JSON.stringify refuses; applications that log, store or forward events
 // want plain objects with numbers and strings.
 
-import type { Props } from '../core/props';
+import type { Props } from '../protocol/props';
 import type { MatchEvent } from './context';
 
 /** Props as a plain object: each name maps to its values, integers as numbers. */

@@ -12,7 +12,7 @@
 // at a time per object and looks again when it completes, so a burst of
 // modifications ends in one publish of the latest generation.
 
-import type { Props } from '../core/props';
+import type { Props } from '../protocol/props';
 import type { ProtocolVersion } from '../protocol/schema';
 import { connect } from '../transport/connect';
 import type { MessageConnection } from '../transport/types';

@@ -12,8 +12,8 @@
 // Pure: no I/O and no timers. Times are wall-clock UNIX seconds passed in
 // by the caller; nextDeadline() says when advance() has work to do.
 
-import type { Props } from '../core/props';
-import { EMPTY_PROPS, propsEqual } from '../core/props';
+import type { Props } from '../protocol/props';
+import { EMPTY_PROPS, propsEqual } from '../protocol/props';
 import type { Timed } from '../core/timer-queue';
 import { TimerQueue } from '../core/timer-queue';
 

@@ -3,8 +3,8 @@
 // bigints, turned into the normalized Props the wire layer sends
 // (docs/protocol.md §2.2: values per name are a set, no empty names).
 
-import type { PropValue, Props } from '../core/props';
-import { makeProps } from '../core/props';
+import type { PropValue, Props } from '../protocol/props';
+import { makeProps } from '../protocol/props';
 
 /** One property value as an application may give it; numbers must be integers. */
 export type PropInputValue = string | number | bigint;

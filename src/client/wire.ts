@@ -7,13 +7,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { JsonObject } from '../core/json';
-import { decodeUtf8, parseJson } from '../core/json';
-import type { Props } from '../core/props';
+import type { JsonObject } from '../protocol/json';
+import { decodeUtf8, parseJson } from '../protocol/json';
+import type { Props } from '../protocol/props';
 import { encodeMessage, encodeProps, member } from '../protocol/encode';
 import type { Command, Message, ProtocolVersion, TransactionKind } from '../protocol/schema';
 import { COMMAND_KIND, MAX_PROTOCOL_VERSION, MAX_UINT63, MIN_PROTOCOL_VERSION, ProtocolError, decodeProps, validateMessage } from '../protocol/schema';
-import type { TlsFiles } from '../config/config';
+import type { TlsFiles } from '../transport/tls-credentials';
 import { connect } from '../transport/connect';
 import type { MessageConnection } from '../transport/types';
 import { domainsDirectory, isDomainName, offeredVersions, readDomainFile } from './domain-files';

@@ -31,10 +31,10 @@ function yaml(): YamlModule {
 }
 import { AddressError, isMessagingTransport, parseAddress } from '../transport/address';
 import type { Address } from '../transport/address';
+import type { TlsFiles } from '../transport/tls-credentials';
 import type { LogLevel } from '../log/logger';
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/schema';
 
-export interface TlsFiles { cert?: string; key?: string; tc?: string; crl?: string }
 export interface SocketConfig {
   addr: string;
   tls?: TlsFiles;

@@ -7,8 +7,8 @@
 import type { Clock } from './clock';
 import type { Filter } from './filter';
 import { matchFilter } from './filter';
-import type { Props } from './props';
-import { propsEqual } from './props';
+import type { Props } from '../protocol/props';
+import { propsEqual } from '../protocol/props';
 import { ClientRecord } from './client';
 import { ResourceLimits } from './limits';
 import { OrphanTimer, Service } from './service';

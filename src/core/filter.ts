@@ -3,7 +3,7 @@
 // into a tree, evaluates a tree against one service's props, and renders the
 // canonical text that `subscriptions` echoes back.
 
-import type { Props, PropValue } from './props';
+import type { Props, PropValue } from '../protocol/props';
 
 export type Filter =
   | { op: 'and' | 'or'; operands: Filter[] }

@@ -16,8 +16,8 @@
 // candidates on the sequence number each service gets when it is added.
 
 import type { Guard } from './filter-guard';
-import type { Props } from './props';
-import { valueText } from './props';
+import type { Props } from '../protocol/props';
+import { valueText } from '../protocol/props';
 
 /** What the index needs of a service. */
 export interface Indexed {

@@ -5,7 +5,7 @@
 // separate OrphanTimer that exists only while the service is an orphan,
 // and the serialized props are built on first use and kept flat.
 
-import type { Props } from './props';
+import type { Props } from '../protocol/props';
 import type { Timed } from './timer-queue';
 import type { Session } from './session';
 import type { ClientRecord } from './client';

@@ -6,7 +6,7 @@
 // filed under its own keys and (key, value text) pairs. Filters with no
 // guard (match-all, negations, ...) are visited on every call.
 
-import { valueText, type Props } from './props';
+import { valueText, type Props } from '../protocol/props';
 import type { Filter } from './filter';
 import { guardOf, type Guard } from './filter-guard';
 

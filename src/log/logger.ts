@@ -1,8 +1,8 @@
 // Leveled logging with pluggable destinations (docs/cli-and-config.md §1.5).
 // The console sink writes "<LEVEL>:pafd:<message>" lines to stderr; the
 // file and syslog sinks (file.ts, syslog.ts) plug in beside it, and
-// outputs.ts decides which ones a configuration asks for. Formatting is
-// skipped entirely for records below the level.
+// server/log-outputs.ts decides which ones a configuration asks for.
+// Formatting is skipped entirely for records below the level.
 
 import { oneLine } from './escape';
 

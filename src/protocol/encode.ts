@@ -3,9 +3,9 @@
 // result reads like the examples in docs/protocol.md. Commands and message
 // types are fixed ASCII words and need no escaping.
 
-import { quoteJsonString, stringifyJson } from '../core/json';
-import type { JsonValue } from '../core/json';
-import type { Props } from '../core/props';
+import { quoteJsonString, stringifyJson } from './json';
+import type { JsonValue } from './json';
+import type { Props } from './props';
 import type { Command, MsgType } from './schema';
 
 /** '{"ta-cmd":"<cmd>","ta-id":<id>,"msg-type":"<type>"' — the envelope without closing brace. */

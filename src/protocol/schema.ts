@@ -4,9 +4,9 @@
 // does not fit is a ProtocolError, on which the connection is closed
 // without a reply (docs/protocol.md §4.3).
 
-import type { JsonObject, JsonValue } from '../core/json';
+import type { JsonObject, JsonValue } from './json';
 import { logText } from '../log/escape';
-import type { PropValue, Props } from '../core/props';
+import type { PropValue, Props } from './props';
 
 export type ProtocolVersion = 2 | 3;
 /** The protocol versions this implementation speaks, server and client alike. */

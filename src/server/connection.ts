@@ -3,7 +3,7 @@
 // docs/protocol.md §4.3, dispatches each request to its handler and keeps the
 // per-connection output bounded (docs/semantics.md §10).
 
-import { JsonError, decodeUtf8, parseJson } from '../core/json';
+import { JsonError, decodeUtf8, parseJson } from '../protocol/json';
 import type { Session } from '../core/session';
 import { ProtocolError, validateMessage } from '../protocol/schema';
 import type { Message } from '../protocol/schema';

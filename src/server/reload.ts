@@ -14,7 +14,7 @@
 // are; domains whose socket list changed keep all their old settings.
 
 import type { DomainConfig, ServerConfig, SocketConfig } from '../config/config';
-import type { LogOutputs } from '../log/outputs';
+import type { LogOutputs } from './log-outputs';
 import type { TlsReloadable } from '../transport/tls';
 import type { TlsCredentialFiles } from '../transport/tls-credentials';
 import { resolveTlsFiles } from '../transport/tls-credentials';

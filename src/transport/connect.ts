@@ -3,12 +3,12 @@
 // transport modules; utls is resolved here by XCM's client rule
 // (docs/transports.md §5): the UX half first, TLS if nobody listens there.
 
-import type { TlsFiles } from '../config/config';
 import type { Address } from './address';
 import { AddressError, formatAddress, parseAddress } from './address';
 import { connectTcp } from './tcp';
 import { connectTls } from './tls';
 import { resolveTlsFiles } from './tls-credentials';
+import type { TlsFiles } from './tls-credentials';
 import type { MessageConnection } from './types';
 import { utlsUxName } from './utls';
 import { UxError, connectUx } from './ux';

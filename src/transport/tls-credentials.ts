@@ -6,8 +6,10 @@
 // no file is opened (the only I/O is the namespace check).
 
 import { readdirSync, statSync } from 'node:fs';
-import type { TlsFiles } from '../config/config';
 
+/** The credential files a socket names explicitly (a socket's `tls` in the configuration, or a client's option); each may be absent. */
+export interface TlsFiles { cert?: string; key?: string; tc?: string; crl?: string }
+/** The files in use once resolved: certificate, key and trusted CAs always, a CRL when named. */
 export interface TlsCredentialFiles { cert: string; key: string; tc: string; crl?: string }
 
 /** XCM's `<sysconfdir>/xcm/tls` for the usual sysconfdir. */

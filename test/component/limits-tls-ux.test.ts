@@ -8,7 +8,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stringifyJson } from '../../src/core/json';
+import { stringifyJson } from '../../src/protocol/json';
 import type { Domain } from '../helpers/directory-model';
 import {
   ClientPool, USER_A, USER_B, USER_C, assertComplete, assertFail, assertNoSession, publishPipelined, serviceBatch, subscribeOk,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { TlsFiles } from '../../src/config/config';
+import type { TlsFiles } from '../../src/transport/tls-credentials';
 import { encodeFrame } from '../helpers/frame';
 import type { Credential, TestPki } from '../helpers/certs';
 import { makeTestPki } from '../helpers/certs';

@@ -8,7 +8,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { JsonValue } from '../../src/core/json';
+import type { JsonValue } from '../../src/protocol/json';
 import { startPafd } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
 import { WireClient, randomId } from '../helpers/wire';

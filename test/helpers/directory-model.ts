@@ -5,8 +5,8 @@
 // hello retries) that conformance scenarios need.
 
 import * as assert from 'uvu/assert';
-import type { JsonObject, JsonValue } from '../../src/core/json';
-import { stringifyJson } from '../../src/core/json';
+import type { JsonObject, JsonValue } from '../../src/protocol/json';
+import { stringifyJson } from '../../src/protocol/json';
 import type { Msg } from './wire';
 import { WireClient, randomId } from './wire';
 import type { Pafd } from './pafd';

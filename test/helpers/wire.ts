@@ -6,14 +6,14 @@
 // framing (rawBytes), for the framing-violation scenarios.
 
 import type * as net from 'node:net';
-import type { JsonObject, JsonValue } from '../../src/core/json';
-import { decodeUtf8, parseJson, stringifyJson } from '../../src/core/json';
+import type { JsonObject, JsonValue } from '../../src/protocol/json';
+import { decodeUtf8, parseJson, stringifyJson } from '../../src/protocol/json';
 import { connect as connectTransport } from '../../src/transport/connect';
 import type { ConnectOptions } from '../../src/transport/connect';
 import { encodeFrame } from './frame';
 import type { NativeAddon, NativeHandle } from '../../src/transport/native';
 import type { MessageConnection } from '../../src/transport/types';
-import type { TlsFiles } from '../../src/config/config';
+import type { TlsFiles } from '../../src/transport/tls-credentials';
 import { connectAs } from './transport';
 
 export type Msg = JsonObject;

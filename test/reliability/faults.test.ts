@@ -22,7 +22,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AttachOptions, Context, MatchEvent, Subscription } from '../../src/client/index';
 import { attach } from '../../src/client/index';
-import { stringifyJson } from '../../src/core/json';
+import { stringifyJson } from '../../src/protocol/json';
 import type { Pafd } from '../helpers/pafd';
 import { startPafd } from '../helpers/pafd';
 import type { Msg } from './harness';

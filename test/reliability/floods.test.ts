@@ -16,8 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stringifyJson } from '../../src/core/json';
-import type { JsonValue } from '../../src/core/json';
+import { stringifyJson } from '../../src/protocol/json';
+import type { JsonValue } from '../../src/protocol/json';
 import {
   USER_A, USER_B, assertComplete, drain, nextAbout, subscribeOk,
 } from '../helpers/directory-model';

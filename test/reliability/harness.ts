@@ -7,8 +7,8 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
-import type { JsonObject, JsonValue } from '../../src/core/json';
-import { decodeUtf8, parseJson, stringifyJson } from '../../src/core/json';
+import type { JsonObject, JsonValue } from '../../src/protocol/json';
+import { decodeUtf8, parseJson, stringifyJson } from '../../src/protocol/json';
 import { connect } from '../../src/transport/connect';
 import type { MessageConnection } from '../../src/transport/types';
 

@@ -3,8 +3,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Props } from '../../src/core/props';
-import { makeProps } from '../../src/core/props';
+import type { Props } from '../../src/protocol/props';
+import { makeProps } from '../../src/protocol/props';
 import type { MatchType } from '../../src/client/merge';
 import { MatchMerger, STALE_RECORD_TIMEOUT } from '../../src/client/merge';
 

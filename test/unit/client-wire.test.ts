@@ -4,8 +4,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { JsonObject, JsonValue } from '../../src/core/json';
-import { parseJson, stringifyJson } from '../../src/core/json';
+import type { JsonObject, JsonValue } from '../../src/protocol/json';
+import { parseJson, stringifyJson } from '../../src/protocol/json';
 import type { MessageConnection } from '../../src/transport/types';
 import type { SubscriptionEvent, TrackEvent } from '../../src/client/wire';
 import { ConnectionClosed, TransactionFailed, WireClient, randomId } from '../../src/client/wire';

@@ -10,8 +10,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { World, Peer, props, notifiedProps, summarize, WALL_ORIGIN } from '../helpers/core-fixtures';
-import type { JsonObject } from '../../src/core/json';
-import { propsEqual } from '../../src/core/props';
+import type { JsonObject } from '../../src/protocol/json';
+import { propsEqual } from '../../src/protocol/props';
 import type { Limits } from '../../src/core/limits';
 import { Liveness } from '../../src/core/liveness';
 import { prng } from '../helpers/prng';

@@ -4,7 +4,7 @@ import {
   parseFilter, matchFilter, formatFilter, escapeFilterText, FilterSyntaxError, MAX_FILTER_DEPTH,
   type Filter,
 } from '../../src/core/filter';
-import { makeProps, type PropValue } from '../../src/core/props';
+import { makeProps, type PropValue } from '../../src/protocol/props';
 import { prng } from '../helpers/prng';
 
 const r = String.raw;

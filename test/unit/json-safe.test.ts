@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matchEventToJSON, propsToJSON } from '../../src/client/json-safe';
-import { makeProps } from '../../src/core/props';
+import { makeProps } from '../../src/protocol/props';
 
 test('propsToJSON: integers as numbers in the safe range, as text outside, order kept', () => {
   const props = makeProps([['name', ['billing']], ['port', [80n, 443n]], ['big', [2n ** 53n, -(2n ** 63n)]], ['edge', [2n ** 53n - 1n, -(2n ** 53n - 1n)]]]);

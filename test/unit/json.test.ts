@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeUtf8, JsonError, parseJson, quoteJsonString, stringifyJson } from '../../src/core/json';
-import type { JsonValue } from '../../src/core/json';
+import { decodeUtf8, JsonError, parseJson, quoteJsonString, stringifyJson } from '../../src/protocol/json';
+import type { JsonValue } from '../../src/protocol/json';
 
 /** Parsed objects have a null prototype; copy them into plain objects so uvu's deep equality can compare. */
 function plain(v: JsonValue): unknown {

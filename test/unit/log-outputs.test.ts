@@ -1,4 +1,4 @@
-// Log destinations from the `log` settings (src/log/outputs.ts): the
+// Log destinations from the `log` settings (src/server/log-outputs.ts): the
 // syslog fallback to the console (S4 of this server: warn once, keep
 // running), level filtering for every destination, and prepare/commit so
 // that a reload with an unusable log file changes nothing.
@@ -11,8 +11,8 @@ import { PassThrough } from 'node:stream';
 import type { LogConfig } from '../../src/config/config';
 import { defaultConfig } from '../../src/config/config';
 import { Logger } from '../../src/log/logger';
-import type { LogDependencies } from '../../src/log/outputs';
-import { LogOutputs } from '../../src/log/outputs';
+import type { LogDependencies } from '../../src/server/log-outputs';
+import { LogOutputs } from '../../src/server/log-outputs';
 
 interface World {
   deps: LogDependencies;

@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeProps } from '../../src/core/props';
+import { makeProps } from '../../src/protocol/props';
 import {
   ArgumentError, parseHexId, parsePropValue, parsePublishArgs, parseUint63, splitArgs, splitCommands,
 } from '../../src/cli/pafc/args';

@@ -8,10 +8,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
-import { decodeUtf8, JsonError, parseJson, quoteJsonString, stringifyJson } from '../../src/core/json';
-import type { JsonObject, JsonValue } from '../../src/core/json';
-import { makeProps, propsEqual } from '../../src/core/props';
-import type { PropValue } from '../../src/core/props';
+import { decodeUtf8, JsonError, parseJson, quoteJsonString, stringifyJson } from '../../src/protocol/json';
+import type { JsonObject, JsonValue } from '../../src/protocol/json';
+import { makeProps, propsEqual } from '../../src/protocol/props';
+import type { PropValue } from '../../src/protocol/props';
 import { decodeProps, MAX_UINT63, ProtocolError, validateMessage } from '../../src/protocol/schema';
 import type { Command, Direction, MsgType, ProtocolVersion } from '../../src/protocol/schema';
 import { encodeFail, encodeMessage, encodeProps, envelope, member } from '../../src/protocol/encode';

@@ -12,7 +12,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import { ConfigError, MAX_IDLE_SECONDS, parseConfigText } from '../../src/config/config';
-import type { DomainConfig, Limits, ServerConfig, SocketConfig, TlsFiles } from '../../src/config/config';
+import type { DomainConfig, Limits, ServerConfig, SocketConfig } from '../../src/config/config';
+import type { TlsFiles } from '../../src/transport/tls-credentials';
 import type { LogLevel } from '../../src/log/logger';
 import { runs } from '../helpers/property';
 

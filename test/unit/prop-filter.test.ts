@@ -13,8 +13,8 @@ import {
   escapeFilterText, FilterSyntaxError, formatFilter, MAX_FILTER_DEPTH, matchFilter, parseFilter,
 } from '../../src/core/filter';
 import type { Filter } from '../../src/core/filter';
-import { makeProps } from '../../src/core/props';
-import type { PropValue, Props } from '../../src/core/props';
+import { makeProps } from '../../src/protocol/props';
+import type { PropValue, Props } from '../../src/protocol/props';
 import { SubscriptionIndex } from '../../src/core/subscription-index';
 import { applyEdits, runs } from '../helpers/property';
 

@@ -10,7 +10,7 @@ import { systemClock } from '../../src/core/clock';
 import type { ServerConfig } from '../../src/config/config';
 import { parseConfigText } from '../../src/config/config';
 import { Logger } from '../../src/log/logger';
-import { LogOutputs } from '../../src/log/outputs';
+import { LogOutputs } from '../../src/server/log-outputs';
 import { reloadServer } from '../../src/server/reload';
 import { PathfinderServer } from '../../src/server/server';
 

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseJson, stringifyJson } from '../../src/core/json';
-import type { JsonObject, JsonValue } from '../../src/core/json';
-import { makeProps } from '../../src/core/props';
+import { parseJson, stringifyJson } from '../../src/protocol/json';
+import type { JsonObject, JsonValue } from '../../src/protocol/json';
+import { makeProps } from '../../src/protocol/props';
 import { COMMAND_KIND, decodeProps, MAX_UINT63, ProtocolError, validateMessage } from '../../src/protocol/schema';
 import type { Command, MsgType, ProtocolVersion } from '../../src/protocol/schema';
 import { encodeFail, encodeMessage, encodeProps, envelope, member } from '../../src/protocol/encode';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { ServiceIndex, MAX_INDEXED_NAMES } from '../../src/core/service-index';
 import { guardOf } from '../../src/core/filter-guard';
 import { parseFilter } from '../../src/core/filter';
-import { makeProps, type Props, type PropValue } from '../../src/core/props';
+import { makeProps, type Props, type PropValue } from '../../src/protocol/props';
 
 interface Svc { props: Props; seq: number; id: string }
 

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SubscriptionIndex } from '../../src/core/subscription-index';
 import { parseFilter, matchFilter, type Filter } from '../../src/core/filter';
-import { makeProps, type Props, type PropValue } from '../../src/core/props';
+import { makeProps, type Props, type PropValue } from '../../src/protocol/props';
 import { prng } from '../helpers/prng';
 
 

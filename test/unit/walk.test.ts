@@ -10,8 +10,8 @@ import type { Slice } from '../../src/core/walk';
 import { ManualClock } from '../helpers/core-fixtures';
 import { World, props } from '../helpers/core-fixtures';
 import { parseFilter } from '../../src/core/filter';
-import { parseJson } from '../../src/core/json';
-import type { JsonObject } from '../../src/core/json';
+import { parseJson } from '../../src/protocol/json';
+import type { JsonObject } from '../../src/protocol/json';
 
 /** A slice that is over at its first look at the clock. */
 const TINY: Slice = { over: () => true };

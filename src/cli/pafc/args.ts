@@ -2,8 +2,8 @@
 // split shell-style, ids in hexadecimal, decimal integers, and property
 // values where `|text|` forces a string. Pure: no I/O.
 
-import type { PropValue, Props } from '../../core/props';
-import { makeProps } from '../../core/props';
+import type { PropValue, Props } from '../../protocol/props';
+import { makeProps } from '../../protocol/props';
 
 /** A line or an argument pafc cannot make sense of; the message is shown to the user. */
 export class ArgumentError extends Error {

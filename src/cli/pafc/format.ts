@@ -3,7 +3,7 @@
 // tables, and one line per asynchronous match. Pure: the caller passes
 // the current time where a value depends on it.
 
-import type { PropValue, Props } from '../../core/props';
+import type { PropValue, Props } from '../../protocol/props';
 import type { ClientInfo, MatchNotification, ServiceInfo, SubscriptionInfo } from '../../client/wire';
 
 /** Spaces between table columns. */

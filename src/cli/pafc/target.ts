@@ -10,7 +10,7 @@ import type { ServerEntry } from '../../client/domain-files';
 import { DomainFileError, isDomainName, parseDomainFile, readDomainFileBytes } from '../../client/domain-files';
 import type { ServerDescription } from '../../client/wire';
 import { describeServer } from '../../client/wire';
-import { decodeUtf8 } from '../../core/json';
+import { decodeUtf8 } from '../../protocol/json';
 
 /** A domain-file text as pafc reads it: JSON as is, the line format with every line trimmed. */
 export function parsePafcDomainText(text: string): ServerEntry[] {

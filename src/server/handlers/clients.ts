@@ -3,7 +3,7 @@
 
 import type { Message } from '../../protocol/schema';
 import { envelope, encodeMessage } from '../../protocol/encode';
-import { quoteJsonString } from '../../core/json';
+import { quoteJsonString } from '../../protocol/json';
 import type { ClientConnection } from '../connection';
 
 export function handleClients(client: ClientConnection, msg: Message): void {

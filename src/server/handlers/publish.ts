@@ -1,6 +1,6 @@
 // publish: the decision itself is Directory.publish (docs/semantics.md §3).
 
-import type { JsonObject } from '../../core/json';
+import type { JsonObject } from '../../protocol/json';
 import type { Message } from '../../protocol/schema';
 import { decodeProps } from '../../protocol/schema';
 import { encodeFail, encodeMessage } from '../../protocol/encode';

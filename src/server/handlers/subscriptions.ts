@@ -2,7 +2,7 @@
 
 import type { Message } from '../../protocol/schema';
 import { envelope, encodeMessage } from '../../protocol/encode';
-import { quoteJsonString } from '../../core/json';
+import { quoteJsonString } from '../../protocol/json';
 import type { ClientConnection } from '../connection';
 import type { Subscription } from '../../core/subscription';
 import { Walk } from '../../core/walk';

@@ -14,7 +14,7 @@ import {
   USER_A, USER_B, USER_C, assertComplete, assertFail, assertNoSession, publishPipelined, serviceBatch, startDomain, stopDomain, subscribeOk,
 } from '../../helpers/directory-model';
 import { freshAddress, withUsers } from '../../helpers/transport';
-import { stringifyJson } from '../../../src/core/json';
+import { stringifyJson } from '../../../src/protocol/json';
 
 const USER_CLIENTS = 3, TOTAL_CLIENTS = 5;
 const USER_SERVICES = 128, TOTAL_SERVICES = 192;

@@ -13,11 +13,11 @@ import { statSync } from 'node:fs';
 import type { LogConfig } from '../config/config';
 import { SYSLOG_FACILITIES } from '../config/config';
 import { addonError, loadNative } from '../transport/native';
-import { RotatingLogFile, fileLine } from './file';
-import type { LogSink, Logger } from './logger';
-import { consoleSink } from './logger';
-import type { DatagramSend } from './syslog';
-import { datagramTarget, syslogSink } from './syslog';
+import { RotatingLogFile, fileLine } from '../log/file';
+import type { LogSink, Logger } from '../log/logger';
+import { consoleSink } from '../log/logger';
+import type { DatagramSend } from '../log/syslog';
+import { datagramTarget, syslogSink } from '../log/syslog';
 
 /** The outside world of the log outputs, replaceable in tests. */
 export interface LogDependencies {
