@@ -3,6 +3,7 @@
 // into a tree, evaluates a tree against one service's props, and renders the
 // canonical text that `subscriptions` echoes back.
 
+import { ownString } from '../protocol/json';
 import type { Props, PropValue } from '../protocol/props';
 
 export type Filter =
@@ -56,9 +57,14 @@ function isSpecial(c: number): boolean {
 // disagree silently about what a filter means.
 const INTEGER_SYNTAX = /^[+-]?[0-9]+$/;
 
-/** Parses filter text (docs/filter.md §2); throws FilterSyntaxError. */
+/**
+ * Parses filter text (docs/filter.md §2); throws FilterSyntaxError. The
+ * tree's strings are slices of the text, so the text is copied first: a
+ * filter taken from a request message must not keep the message alive
+ * for as long as its subscription lives.
+ */
 export function parseFilter(text: string): Filter {
-  return new Parser(text).parseWhole();
+  return new Parser(ownString(text)).parseWhole();
 }
 
 class Parser {

@@ -4,6 +4,7 @@
 import type { Filter } from './filter';
 import type { Session } from './session';
 import { envelope } from '../protocol/encode';
+import { ownString } from '../protocol/json';
 import type { Service } from './service';
 import type { Walk } from './walk';
 
@@ -24,6 +25,7 @@ export class Subscription {
     filterText: string | undefined,
   ) {
     this.notifyPrefix = envelope('subscribe', taId, 'notify') + ',';
-    this.filterText = filterText;
+    // Printed from the tree in pieces: one flat string, not a tree of them.
+    this.filterText = filterText === undefined ? undefined : ownString(filterText);
   }
 }

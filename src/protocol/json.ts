@@ -69,6 +69,18 @@ const UNICODE_ESCAPE_LENGTH = 6;
  */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * The parser returns strings as slices of the message text, and V8 keeps
+ * a slice (or a concatenation) of 13 or more characters as a view that
+ * holds the whole text alive. Whatever outlives the message (prop values,
+ * a subscription's filter) is copied out with this: one flat string of
+ * its own. Shorter strings are always flat copies already.
+ */
+const SLICE_MIN_LENGTH = 13;
+export function ownString(s: string): string {
+  return s.length < SLICE_MIN_LENGTH ? s : (JSON.parse(JSON.stringify(s)) as string);
+}
+
 /** Strict UTF-8 decode (invalid sequences → JsonError). */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {

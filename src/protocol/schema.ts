@@ -5,6 +5,7 @@
 // without a reply (docs/protocol.md §4.3).
 
 import type { JsonObject, JsonValue } from './json';
+import { ownString } from './json';
 import { logText } from '../log/escape';
 import type { PropValue, Props } from './props';
 
@@ -264,16 +265,6 @@ function distinctValues(values: readonly PropValue[]): readonly PropValue[] {
     if (typeof v === 'string') out[i] = ownString(v);
   }
   return out;
-}
-
-/**
- * The parser returns strings as slices of the message text, and V8 keeps
- * a slice of 13 or more characters as a view that holds the whole message
- * alive. A value stored in the directory is copied out of the message.
- */
-const SLICE_MIN_LENGTH = 13;
-function ownString(s: string): string {
-  return s.length < SLICE_MIN_LENGTH ? s : (JSON.parse(JSON.stringify(s)) as string);
 }
 
 /**
