@@ -4,7 +4,7 @@
 // (docs/protocol.md §2.2: values per name are a set, no empty names).
 
 import type { PropValue, Props } from '../protocol/props';
-import { makeProps } from '../protocol/props';
+import { MAX_INT64, MIN_INT64, makeProps } from '../protocol/props';
 
 /** One property value as an application may give it; numbers must be integers. */
 export type PropInputValue = string | number | bigint;
@@ -17,9 +17,6 @@ export type PropInputValue = string | number | bigint;
 export type PropsInput =
   | Readonly<Record<string, PropInputValue | readonly PropInputValue[]>>
   | ReadonlyMap<string, readonly PropInputValue[]>;
-
-const MIN_INT64 = -(1n << 63n);
-const MAX_INT64 = (1n << 63n) - 1n;
 
 function toValue(name: string, v: PropInputValue): PropValue {
   if (typeof v === 'string') return v;

@@ -10,6 +10,10 @@ export type Props = ReadonlyMap<string, readonly PropValue[]>;
 
 export const EMPTY_PROPS: Props = new Map();
 
+/** The range of a prop integer: signed 64-bit. */
+export const MIN_INT64 = -(1n << 63n);
+export const MAX_INT64 = (1n << 63n) - 1n;
+
 /** Builds normalized props from (name, values) pairs; duplicates collapse, empty names vanish. */
 export function makeProps(entries: Iterable<[string, Iterable<PropValue>]>): Props {
   const out = new Map<string, PropValue[]>();

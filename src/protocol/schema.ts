@@ -8,6 +8,7 @@ import type { JsonObject, JsonValue } from './json';
 import { ownString } from './json';
 import { logText } from '../log/escape';
 import type { PropValue, Props } from './props';
+import { MAX_INT64, MIN_INT64 } from './props';
 
 export type ProtocolVersion = 2 | 3;
 /** The protocol versions this implementation speaks, server and client alike. */
@@ -39,10 +40,8 @@ export class ProtocolError extends Error {
 /** Fields are read by wire name, e.g. fields['service-id'] as bigint; the envelope fields are included. */
 export interface Message { cmd: Command; taId: bigint; type: MsgType; fields: JsonObject }
 
-/** 2^63 − 1: upper bound of uint63 and of a prop integer. */
+/** 2^63 − 1: upper bound of a uint63 field (ids, generations, TTLs). */
 export const MAX_UINT63 = (1n << 63n) - 1n;
-/** −2^63: lower bound of a prop integer (signed 64-bit). */
-const MIN_INT64 = -(1n << 63n);
 
 type FieldType = 'string' | 'uint63' | 'number>=0' | 'props';
 interface FieldSpec { readonly type: FieldType; readonly mandatory: boolean }
@@ -322,7 +321,7 @@ function checkProps(field: string, v: JsonValue): void {
     }
     for (const item of values) {
       if (typeof item === 'string') continue;
-      if (typeof item === 'bigint' && item >= MIN_INT64 && item <= MAX_UINT63) continue;
+      if (typeof item === 'bigint' && item >= MIN_INT64 && item <= MAX_INT64) continue;
       throw new ProtocolError(`${field} ${quote(prop)} holds ${describe(item)}, not a string or 64-bit integer`);
     }
   }

@@ -11,6 +11,8 @@ export type Address =
   | { transport: 'ux' | 'uxf'; name: string }
   /** `host` is kept exactly as written: '*', '[*]', '[::1]', '127.0.0.1', 'paf.example.net'. */
   | { transport: IpTransport; host: string; port: number };
+/** An address of one of the IP transports. */
+export type IpAddress = Extract<Address, { host: string }>;
 
 export class AddressError extends Error {
   override name = 'AddressError';

@@ -3,7 +3,7 @@
 // transport modules; utls is resolved here by XCM's client rule
 // (docs/transports.md §5): the UX half first, TLS if nobody listens there.
 
-import type { Address } from './address';
+import type { IpAddress } from './address';
 import { AddressError, formatAddress, parseAddress } from './address';
 import { connectTcp } from './tcp';
 import { connectTls } from './tls';
@@ -12,8 +12,6 @@ import type { TlsFiles } from './tls-credentials';
 import type { MessageConnection } from './types';
 import { utlsUxName } from './utls';
 import { UxError, connectUx } from './ux';
-
-type IpAddress = Extract<Address, { host: string }>;
 
 /** Client-side transport options (the subset of XCM attributes Pathfinder clients set). */
 export interface ConnectOptions {

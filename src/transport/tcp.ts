@@ -263,8 +263,8 @@ export function listenServer(server: net.Server, addr: { host: string; port: num
   });
 }
 
-/** XCM's per-attempt connect timeout (tcp.connect_timeout). */
-const CONNECT_TIMEOUT_MS = 3000;
+/** XCM's per-attempt connect timeout (tcp.connect_timeout), for tcp and tls alike. */
+export const CONNECT_TIMEOUT_MS = 3000;
 
 /** Client-side options of a tcp: connection. */
 export interface TcpConnectOptions {

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
-import type { Address } from './address';
+import type { IpAddress } from './address';
 import { bindHost, parseAddress, renderIpAddress } from './address';
 import { AcceptGuard } from './accept-guard';
-import { FramedConnection, KEEPALIVE_IDLE_MS, ipUser, listenServer } from './tcp';
+import { CONNECT_TIMEOUT_MS, FramedConnection, KEEPALIVE_IDLE_MS, ipUser, listenServer } from './tcp';
 import type { TlsCredentialFiles } from './tls-credentials';
 import type { ConnectionHandler, MessageConnection, MessageListener } from './types';
 import { skiUserId } from './x509';
@@ -23,8 +23,6 @@ import { skiUserId } from './x509';
  * accept too (FramedConnection.setupSeconds).
  */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 3000;
-/** XCM's per-attempt connect timeout (tcp.connect_timeout). */
-const CONNECT_TIMEOUT_MS = 3000;
 
 const TLS13_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'];
 const TLS12_CIPHERS = [
@@ -71,8 +69,6 @@ export interface TlsListenOptions {
 export interface TlsConnectOptions {
   timeoutMs?: number;
 }
-
-type IpAddress = Extract<Address, { host: string }>;
 
 function errorText(err: unknown): string {
   const e = (err ?? {}) as NodeJS.ErrnoException;

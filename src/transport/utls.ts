@@ -3,15 +3,13 @@
 // then the UX abstract name "<normalized host>:<port>". Connections keep
 // their own transport: ux ones get user `default`, tls ones `ski:...`.
 
-import type { Address } from './address';
+import type { IpAddress } from './address';
 import { bindHost, isIpv4Literal, isIpv6Literal, renderIpAddress } from './address';
 import type { TlsCredentialFiles } from './tls-credentials';
 import type { HandshakeErrorHandler, TlsReloadable } from './tls';
 import { listenTls } from './tls';
 import { listenUx } from './ux';
 import type { ConnectionHandler, MessageListener } from './types';
-
-type IpAddress = Extract<Address, { host: string }>;
 
 /** `*` → 0.0.0.0, `[*]` → [::], IPv6 re-rendered compressed in brackets, DNS names kept. */
 export function utlsHost(host: string): string {

@@ -3,18 +3,14 @@
 // values where `|text|` forces a string. Pure: no I/O.
 
 import type { PropValue, Props } from '../../protocol/props';
-import { makeProps } from '../../protocol/props';
+import { MAX_INT64, MIN_INT64, makeProps } from '../../protocol/props';
+import { MAX_UINT63 } from '../../protocol/schema';
 
 /** A line or an argument pafc cannot make sense of; the message is shown to the user. */
 export class ArgumentError extends Error {
   override name = 'ArgumentError';
 }
 
-/** 2^63 − 1: the largest id, generation or TTL (docs/protocol.md §2). */
-const MAX_UINT63 = (1n << 63n) - 1n;
-/** Property integers are signed 64-bit. */
-const MIN_INT64 = -(1n << 63n);
-const MAX_INT64 = MAX_UINT63;
 
 const HEX_ID = /^(?:0[xX])?([0-9a-fA-F]+)$/;
 const DECIMAL = /^[0-9]+$/;
