@@ -22,8 +22,18 @@ export const USER_A = 0;
 export const USER_B = 1;
 export const USER_C = 2;
 
-/** Wall-clock UNIX time in seconds, as the server reports orphan-since. */
+/**
+ * Wall-clock UNIX time in seconds, as the server reports orphan-since: a
+ * lower bound for an event that follows (Date.now() is whole milliseconds,
+ * never ahead of the true time).
+ */
 export function wallNow(): number { return Date.now() / 1000; }
+
+/**
+ * An upper bound of the wall-clock time now: the server reports
+ * microseconds, and the true time may be up to 1 ms past Date.now().
+ */
+export function wallUpperNow(): number { return (Date.now() + 1) / 1000; }
 
 /** Monotonic seconds, for measuring intervals. */
 export function monoNow(): number { return performance.now() / 1000; }

@@ -9,7 +9,7 @@ import { WireClient, randomId } from '../../helpers/wire';
 import type { Domain } from '../../helpers/directory-model';
 import {
   USER_A, USER_B, answerTrackQueries, assertComplete, assertDisappeared, assertFail, assertListed, assertMatch,
-  drain, monoNow, nextAbout, publishPipelined, reconnect, startDomain, stopDomain, subscribeOk, wallNow, wireProps,
+  drain, monoNow, nextAbout, publishPipelined, reconnect, startDomain, stopDomain, subscribeOk, wallNow, wallUpperNow, wireProps,
 } from '../../helpers/directory-model';
 import { clientAddressPattern, withUsers } from '../../helpers/transport';
 
@@ -212,7 +212,7 @@ t('O9 services after the publisher closed: one entry with orphan-since <= now; c
   await caller.next((m) => m['ta-id'] === ta && m['match-type'] === 'modified');
   const listed = await caller.list('services');
   assert.is(listed.length, 1);
-  assertListed(listed[0], { id, generation: 1, props, ttl: 60, clientId: pub.clientId, orphan: [closed.wall, wallNow()] });
+  assertListed(listed[0], { id, generation: 1, props, ttl: 60, clientId: pub.clientId, orphan: [closed.wall, wallUpperNow()] });
   assert.is((await caller.list('clients')).length, 1);
 });
 

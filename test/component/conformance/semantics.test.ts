@@ -13,7 +13,7 @@ import { WireClient, randomId } from '../../helpers/wire';
 import type { Domain, ExpectedProps } from '../../helpers/directory-model';
 import {
   USER_A, USER_B, assertComplete, assertDisappeared, assertFail, assertListed, assertMatch,
-  drain, monoNow, nextAbout, reconnect, startDomain, stopDomain, subscribeOk, wallNow, wireProps,
+  drain, monoNow, nextAbout, reconnect, startDomain, stopDomain, subscribeOk, wallNow, wallUpperNow, wireProps,
 } from '../../helpers/directory-model';
 import { clientAddressPattern, withUsers } from '../../helpers/transport';
 
@@ -494,7 +494,7 @@ t('§11 services lists live services and orphans (with orphan-since), filtered o
   assert.is(all.length, 2);
   const byId = new Map(all.map((m) => [m['service-id'] as bigint, m]));
   assertListed(byId.get(live)!, { id: live, generation: 1, props: X, ttl: 30, clientId: a.clientId });
-  assertListed(byId.get(orphan)!, { id: orphan, generation: 3, props: Y, ttl: 30, clientId: b.clientId, orphan: [before, wallNow()] });
+  assertListed(byId.get(orphan)!, { id: orphan, generation: 3, props: Y, ttl: 30, clientId: b.clientId, orphan: [before, wallUpperNow()] });
   const only = await w.list('services', { filter: '(name=y)' });
   assert.is(only.length, 1);
   assert.is(only[0]['service-id'], orphan);
