@@ -33,6 +33,8 @@ export class Service {
   boundTo: Session | undefined = undefined;
   /** Position in publish order, set by the directory; orders initial bursts. */
   seq = 0;
+  /** Bytes charged to the owner user's memory budget (budget.ts serviceBytes). */
+  charge = 0;
 
   constructor(
     readonly id: bigint,

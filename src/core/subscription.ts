@@ -10,6 +10,8 @@ export class Subscription {
   readonly notifyPrefix: string;
   /** Canonical filter text for listings; undefined = match-all. */
   readonly filterText: string | undefined;
+  /** Bytes charged to the subscriber's memory budget (budget.ts subscriptionBytes). */
+  charge = 0;
 
   constructor(
     readonly id: bigint,

@@ -6,6 +6,7 @@
 
 import type { JsonObject, JsonValue } from '../core/json';
 import type { PropValue, Props } from '../core/props';
+import type { PropsSize } from '../core/budget';
 
 export type ProtocolVersion = 2 | 3;
 export type Command = 'hello' | 'track' | 'subscribe' | 'unsubscribe' | 'subscriptions' | 'services' | 'publish' | 'unpublish' | 'ping' | 'clients';
@@ -196,9 +197,9 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
   if (typeof type !== 'string') throw wrongType(MSG_TYPE, 'a string', type);
 
   const command = (version === 3 ? V3_COMMANDS : V2_COMMANDS).get(cmd);
-  if (!command) throw new ProtocolError(`unknown command ${JSON.stringify(cmd)} for protocol version ${version}`);
+  if (!command) throw new ProtocolError(`unknown command ${quoteShort(cmd)} for protocol version ${version}`);
   const towards = SENT_TOWARDS.get(type);
-  if (!towards) throw new ProtocolError(`unknown msg-type ${JSON.stringify(type)}`);
+  if (!towards) throw new ProtocolError(`unknown msg-type ${quoteShort(type)}`);
   if (towards !== direction) {
     throw new ProtocolError(`msg-type ${JSON.stringify(type)} cannot be sent by the ${direction === 'to-server' ? 'client' : 'server'}`);
   }
@@ -209,7 +210,7 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
   for (const name in value) {
     if (name === TA_CMD || name === TA_ID || name === MSG_TYPE) continue;
     const field = spec.fields.get(name);
-    if (!field) throw new ProtocolError(`unknown field ${JSON.stringify(name)} in ${cmd} ${type}`);
+    if (!field) throw new ProtocolError(`unknown field ${quoteShort(name)} in ${cmd} ${type}`);
     checkField(name, value[name], field.type);
     if (field.mandatory) mandatorySeen++;
   }
@@ -222,22 +223,44 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
 /**
  * Converts validated wire props (validateMessage has checked the shape)
  * into normalized Props: values deduplicated, empty names dropped
- * (protocol.md §2.2 set semantics).
+ * (protocol.md §2.2 set semantics). With `size`, also counts the names,
+ * values and characters kept, for the memory budget (budget.ts), in the
+ * same pass.
  */
-export function decodeProps(wire: JsonObject): Props {
+export function decodeProps(wire: JsonObject, size?: PropsSize): Props {
   const out = new Map<string, readonly PropValue[]>();
+  let names = 0, values = 0, chars = 0;
   // Same order as Object.entries (the JSON object's own key order).
   for (const key in wire) {
-    const values = wire[key] as PropValue[];
-    const n = values.length;
+    const list = wire[key] as PropValue[];
+    const n = list.length;
     if (n === 0) continue;
     const name = PROP_NAMES.intern(key);
+    names++;
+    chars += name.length;
     if (n === 1) {
-      const v = values[0]!;
-      out.set(name, typeof v === 'string' ? SINGLE_VALUES.intern(v) : [v]);
+      const v = list[0]!;
+      values++;
+      if (typeof v === 'string') {
+        chars += v.length;
+        out.set(name, SINGLE_VALUES.intern(v));
+      } else {
+        out.set(name, [v]);
+      }
       continue;
     }
-    out.set(name, distinctValues(values));
+    const distinct = distinctValues(list);
+    values += distinct.length;
+    for (let i = 0; i < distinct.length; i++) {
+      const v = distinct[i]!;
+      if (typeof v === 'string') chars += v.length;
+    }
+    out.set(name, distinct);
+  }
+  if (size !== undefined) {
+    size.names = names;
+    size.values = values;
+    size.chars = chars;
   }
   return out;
 }
@@ -323,12 +346,12 @@ function checkProps(field: string, v: JsonValue): void {
   for (const prop in v) {
     const values = v[prop]!;
     if (!Array.isArray(values)) {
-      throw new ProtocolError(`${field} ${JSON.stringify(prop)} is ${describe(values)}, not an array`);
+      throw new ProtocolError(`${field} ${quoteShort(prop)} is ${describe(values)}, not an array`);
     }
     for (const item of values) {
       if (typeof item === 'string') continue;
       if (typeof item === 'bigint' && item >= MIN_INT64 && item <= MAX_UINT63) continue;
-      throw new ProtocolError(`${field} ${JSON.stringify(prop)} holds ${describe(item)}, not a string or 64-bit integer`);
+      throw new ProtocolError(`${field} ${quoteShort(prop)} holds ${describe(item)}, not a string or 64-bit integer`);
     }
   }
 }
@@ -350,6 +373,13 @@ function wrongType(name: string, expected: string, got: JsonValue): ProtocolErro
 }
 
 const MAX_DESCRIBED_DIGITS = 30;
+/** Characters of a client-chosen name echoed in an error (and so in a log line). */
+const MAX_ECHOED_CHARS = 64;
+
+/** A client's name, quoted, cut to MAX_ECHOED_CHARS. */
+function quoteShort(name: string): string {
+  return name.length > MAX_ECHOED_CHARS ? JSON.stringify(name.slice(0, MAX_ECHOED_CHARS)) + '...' : JSON.stringify(name);
+}
 
 /** Short description of a value for error messages (bounded length). */
 function describe(v: JsonValue): string {

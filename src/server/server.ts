@@ -7,6 +7,7 @@ import type { MetricsConfig, ServerConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import { DomainServer } from './domain';
 import { MetricsEndpoint } from './metrics';
+import { memoryLimitsOf } from './memory';
 
 export const SERVER_VERSION = '0.1.0';
 export const PROTOCOL_VERSIONS = [2, 3] as const;
@@ -24,6 +25,7 @@ export class PathfinderServer {
       protocolVersion: { ...d.protocolVersion },
       idle: { ...d.idle },
       limits: { total: { ...config.resources.total }, user: { ...config.resources.user } },
+      memory: memoryLimitsOf(config.resources, config.domains.length),
     }, clock, log));
     this.metricsConfig = config.metrics;
   }

@@ -7,8 +7,12 @@ export interface MessageConnection {
   readonly remoteAddress: string;
   /** User id derived from the transport (semantics.md §8.1). */
   readonly user: string;
-  /** Bytes queued for output and not yet handed to the kernel. */
+  /** Bytes (UTF-8, as sent) queued for output and not yet handed to the kernel. */
   readonly queuedBytes: number;
+  /** Bytes received and held until they make up a whole message (0 where the kernel frames). */
+  readonly bufferedInput: number;
+  /** Called after received bytes were buffered without completing a message (memory accounting). */
+  onInput: () => void;
   /** Installed by the server before any message is delivered. */
   onMessage: (payload: Buffer) => void;
   /** Called once when the connection is gone, for whatever reason. */
