@@ -49,12 +49,12 @@ export const MAX_FILTER_COMPARISONS = 1000;
  */
 export const MAX_FILTER_NODES = 4000;
 /**
- * Characters of a `>`/`<` operand: a sign and 20 digits, enough for any
- * 64-bit value (2^64 has 20 digits). A longer literal is refused as a
- * syntax error before it is converted (BigInt of 100,000 digits takes
+ * Digits of a `>`/`<` operand after its sign: 20, enough for any 64-bit
+ * value (2^64 - 1 has 20 digits). A longer literal is refused as a syntax
+ * error before it is converted (BigInt of 100,000 digits takes
  * milliseconds) and is never echoed.
  */
-export const MAX_INTEGER_LITERAL = 21;
+export const MAX_INTEGER_DIGITS = 20;
 
 // Character codes of the server's special characters (filter.md §1).
 const OPEN = 0x28;      // (
@@ -74,7 +74,7 @@ function isSpecial(c: number): boolean {
 }
 
 // Integer operands of > and <: optional sign, then ASCII decimal digits,
-// at most MAX_INTEGER_LITERAL characters (compared as bigint). Deliberately narrower than the
+// at most MAX_INTEGER_DIGITS digits (compared as bigint). Deliberately narrower than the
 // original's Python int(): the `_` digit separators (`1_000`) and non-ASCII
 // Unicode digits are rejected, because filter.md §3 makes them optional,
 // no known client uses them, and accepting them would let two servers
@@ -193,7 +193,7 @@ class Parser {
       this.pos++;
       const numAt = this.pos;
       const digits = this.readText();
-      if (digits.length > MAX_INTEGER_LITERAL) this.fail(`integer after '${c === GREATER ? '>' : '<'}' longer than any 64-bit value`, numAt);
+      if (digits.length - (digits.charCodeAt(0) === 0x2b || digits.charCodeAt(0) === 0x2d ? 1 : 0) > MAX_INTEGER_DIGITS) this.fail(`integer after '${c === GREATER ? '>' : '<'}' longer than any 64-bit value`, numAt);
       if (!INTEGER_SYNTAX.test(digits)) this.fail(`integer expected after '${c === GREATER ? '>' : '<'}'`, numAt);
       return { op: c === GREATER ? 'gt' : 'lt', key, value: BigInt(digits) };
     }
