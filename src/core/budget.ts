@@ -45,8 +45,8 @@ export const SERVICE_BASE_BYTES = 512;
  * for props dominated by long strings.
  */
 export const SERVICE_BYTES_PER_CHAR = 3;
-/** Per prop name: a map entry and a value array (measured about 90 with tiny props). */
-export const SERVICE_BYTES_PER_NAME = 64;
+/** Per prop name: a map entry and a value array (measured about 90 with tiny props, values included). */
+export const SERVICE_BYTES_PER_NAME = 80;
 /** Per value: an array slot and, for an integer, its bigint (measured about 30). */
 export const SERVICE_BYTES_PER_VALUE = 32;
 
@@ -57,9 +57,10 @@ export const SUBSCRIPTION_BYTES_PER_CHAR = 3;
 /**
  * Per node of the parsed filter (a comparison, `&`, `|`, `!`, a substring
  * part): the node object, its operand slot and its subscription-index
- * atom. Measured about 160 with 12,000 `(k=*)` operands.
+ * atom. Measured 160 with 12,000 `(k=*)` operands, up to about 270 with
+ * 1,000 comparisons on distinct keys (each its own index entry).
  */
-export const SUBSCRIPTION_BYTES_PER_NODE = 192;
+export const SUBSCRIPTION_BYTES_PER_NODE = 288;
 
 /** Sizes of decoded props, counted by decodeProps as it builds them (no second walk). */
 export interface PropsSize {
