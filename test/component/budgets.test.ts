@@ -58,6 +58,8 @@ t('the memory key: the excess publish fails insufficient-resources, one log line
   assert.ok(refused !== undefined, 'refused before 40 services of 10 KB (400 KB) in a 200 KB budget');
   assertFailReason(refused!, 'insufficient-resources');
   assert.ok(accepted.length >= 4, `${accepted.length} accepted`);
+  await ctx.pafd.waitForLog(/failed: insufficient-resources/);
+  await a.request('ping');   // everything before it has been handled (and logged)
   const lines = ctx.pafd.log.filter((l) => /failed: insufficient-resources/.test(l));
   assert.is(lines.length, 1, lines.join('\n'));
   assert.match(lines[0]!, /publish of service 0x[0-9a-f]+ failed: insufficient-resources \(memory budget of user ip:127\.0\.0\.1 \(\d+ of 204800 bytes used\)\)$/);

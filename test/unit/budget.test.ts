@@ -275,6 +275,8 @@ paths('the estimates bound what was measured (docs/RELIABILITY.md): 60 KB props,
   assert.ok(bigString >= 180_000, `${bigString}`);
   const tiny = serviceBytes({ names: 6600, values: 6600, chars: 6600 * 2 });
   assert.ok(tiny >= 663_000, `${tiny}`);
+  // 416 KB for 12,000 integer values of one name.
+  assert.ok(serviceBytes({ names: 1, values: 11849, chars: 1 }) >= 416_000);
   // 245 KB for 1,000 `(a=N)` comparisons, 275 KB on 1,000 distinct keys.
   assert.ok(subscriptionBytes(6890, 1001) >= 245_000);
   assert.ok(subscriptionBytes(7890, 1001) >= 275_000);
