@@ -35,6 +35,14 @@ export const OUTPUT_HARD_LIMIT = 64 << 20;
  * else's ping would wait behind it.
  */
 export const REQUESTS_PER_TURN = 64;
+/**
+ * Input a connection may hold while its user (or the domain) is over its
+ * memory budget: two of the largest messages a Pathfinder client sends
+ * (65,535 bytes and a frame header), what pipelining legitimately leaves
+ * in the framer. More than that (a frame announced far larger than any
+ * Pathfinder message, trickled in) closes the connection.
+ */
+export const INPUT_ALLOWANCE = 2 * (65535 + 4);
 
 export class ClientConnection {
   /** Reading paused because output piled up. */
@@ -103,13 +111,24 @@ export class ClientConnection {
     releaseMemorySoon();
   }
 
-  /** Input held by the transport until it makes up a message, charged as it is (refusals see it). */
+  /**
+   * Input held by the transport until it makes up a message, charged as
+   * it is (refusals see it). Beyond INPUT_ALLOWANCE while over a budget,
+   * the connection is closed: partial frames of 256 KiB on each of a
+   * user's connections would otherwise hold megabytes indefinitely.
+   */
   private chargeInput(): void {
     if (this.released) return;
     const pending = this.transport.bufferedInput;
     if (pending === this.inputCharge) return;
-    this.domain.directory.budget.adjust(this.account, 'buffers', pending - this.inputCharge);
+    const budget = this.domain.directory.budget;
+    budget.adjust(this.account, 'buffers', pending - this.inputCharge);
     this.inputCharge = pending;
+    if (pending <= INPUT_ALLOWANCE) return;
+    const over = budget.over(this.account);
+    if (over === undefined) return;
+    this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${pending} bytes of input not yet a message, over the ${budget.describe(over, this.session.user)}; closing connection`);
+    this.close('input over memory budget');
   }
 
   /** The connection is gone: whatever its buffers held is no longer charged. */

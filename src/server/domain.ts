@@ -38,7 +38,7 @@ export interface DomainSettings {
 /** How loudly a close is logged, by closeCategory(), for handshaked clients. */
 const CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
   'peer-closed': 'info', 'idle-timeout': 'info', 'shutdown': 'debug', 'protocol-error': 'warning',
-  'output-overflow': 'warning', 'message-too-large': 'warning', 'internal-error': 'error',
+  'output-overflow': 'warning', 'input-overflow': 'warning', 'message-too-large': 'warning', 'internal-error': 'error',
 };
 /** Before hello, only protocol errors are worth more than debug (scanners and probes are routine). */
 const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {

@@ -61,6 +61,7 @@ export function closeCategory(reason: string | undefined): string {
   if (reason === 'server shutting down' || reason === 'server stopping') return 'shutdown';
   if (reason === 'connection limit reached') return 'connection-limit';
   if (reason === 'output queue overflow') return 'output-overflow';
+  if (reason === 'input over memory budget') return 'input-overflow';
   if (reason === 'internal error') return 'internal-error';
   if (reason.startsWith('protocol error') || reason.startsWith('framing error')) return 'protocol-error';
   if (reason.startsWith('outgoing message of')) return 'message-too-large';

@@ -142,4 +142,26 @@ t('unread output is capped over all of a user\'s connections, in bytes, on tcp a
   assert.is((await publisher.request('ping'))['msg-type'], 'complete');
 });
 
+t('input that is not yet a message is charged; past two messages\' worth over the budget the connection is closed', async (ctx) => {
+  const [address] = await start(ctx, 'resources:\n  user: {memory: 1M}\n');
+  // Six connections of user 0 each trickle 200 KB of a frame that announces 250 KB: 1.2 MB held.
+  const trickling: WireClient[] = [];
+  for (let i = 0; i < 6; i++) trickling.push(await open(ctx, address!, 0));
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(250_000);
+  for (const c of trickling) {
+    c.sendBytes(header);
+    for (let k = 0; k < 4; k++) c.sendBytes(Buffer.alloc(50_000, 0x20));
+  }
+  await ctx.pafd.waitForLog(/bytes of input not yet a message, over the memory budget of user ip:127\.0\.0\.2 /, 10_000);
+  await Promise.race(trickling.map((c) => c.closed));
+  const closed = trickling.filter((c) => c.isClosed).length;
+  assert.ok(closed >= 1 && closed <= 2, `${closed} of 6 closed: as many as it took to be back within 1 MiB`);
+  // The user's well-formed requests on another connection are served; another user's too.
+  const same = await open(ctx, address!, 0);
+  assert.is((await same.request('ping'))['msg-type'], 'complete');
+  const other = await open(ctx, address!);
+  assert.is((await other.publish(randomId(), 1, { name: ['other'] }, 30))['msg-type'], 'complete');
+});
+
 t.run();
