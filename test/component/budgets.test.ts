@@ -8,7 +8,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringifyJson } from '../../src/core/json';
 import type { JsonValue } from '../../src/core/json';
-import { startPafd } from '../helpers/pafd';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPafd, tempDir } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
 import { freshAddress } from '../helpers/transport';
 import { WireClient, randomId } from '../helpers/wire';
@@ -71,6 +73,31 @@ t('the memory key: the excess publish fails insufficient-resources, one log line
   // A smaller republish frees room: the same client can publish again.
   assert.is((await a.publish(accepted[0]!, 2, { name: ['small'] }, 30))['msg-type'], 'complete');
   assert.is((await a.publish(randomId(), 1, { name: ['fits now'] }, 30))['msg-type'], 'complete');
+});
+
+t('SIGHUP applies a changed memory budget; services above a lowered one stay', async (ctx) => {
+  const file = join(tempDir(), 'pafd.yaml');
+  const config = (user: string) => `domains:\n  - name: b\n    sockets: [tcp:127.0.0.1:0]\nresources:\n  user: {memory: ${user}}\n`;
+  writeFileSync(file, config('100K'));
+  ctx.pafd = await startPafd(['-f', file]);
+  const a = await open(ctx, ctx.pafd.addresses[0]!);
+  const ids: bigint[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = randomId();
+    assert.is((await a.publish(id, 1, blob(10_000, `s${i}`), 30))['msg-type'], 'complete');
+    ids.push(id);
+  }
+  assertFailReason(await a.publish(randomId(), 1, blob(10_000, 'fourth'), 30), 'insufficient-resources');
+  writeFileSync(file, config('1M'));
+  ctx.pafd.proc.kill('SIGHUP');
+  await ctx.pafd.waitForLog(/reloaded: .*resource limits/);
+  assert.is((await a.publish(randomId(), 1, blob(10_000, 'fourth'), 30))['msg-type'], 'complete');
+  writeFileSync(file, config('10K'));
+  ctx.pafd.proc.kill('SIGHUP');
+  await ctx.pafd.waitForLog(/reloaded: .*resource limits.*10240/);
+  assertFailReason(await a.publish(randomId(), 1, { name: ['small'] }, 30), 'insufficient-resources');
+  const listed = (await a.list('services')).map((m) => m['service-id']);
+  for (const id of ids) assert.ok(listed.includes(id), 'nothing accepted earlier is dropped');
 });
 
 t('a service whose notification would exceed 65,535 bytes is refused; subscribers are untouched', async (ctx) => {
