@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPafd, tempDir } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
-import { freshAddress } from '../helpers/transport';
+import { freshAddress, serverEnv } from '../helpers/transport';
 import { WireClient, randomId } from '../helpers/wire';
 import type { Msg } from '../helpers/wire';
 
@@ -26,7 +26,8 @@ t.after.each(async (ctx) => {
 });
 
 async function start(ctx: Ctx, resources: string, sockets = '[tcp:127.0.0.1:0]'): Promise<string[]> {
-  ctx.pafd = await startPafd([], { config: `domains:\n  - name: b\n    sockets: ${sockets}\n${resources}` });
+  // $XCM_TLS_CERT for the tls socket of the output test (harmless elsewhere).
+  ctx.pafd = await startPafd([], { config: `domains:\n  - name: b\n    sockets: ${sockets}\n${resources}`, env: serverEnv('tls') });
   return ctx.pafd.addresses;
 }
 
@@ -136,11 +137,11 @@ t('filters past the caps fail insufficient-resources, bad syntax stays invalid-f
   assert.ok(closed.length < 400, closed);
 });
 
-t('unread output is capped over all of a user\'s connections, in bytes, on tcp and ux', async (ctx) => {
-  const [tcp, ux] = await start(ctx, 'resources:\n  user: {memory: 3M}\n', `[tcp:127.0.0.1:0, ${freshAddress('ux')}]`);
-  // Two stalled subscribers per user: tcp user 0 (127.0.0.2), and ux (user `default`).
+t('unread output is capped over all of a user\'s connections, in bytes, on tcp, ux and tls', async (ctx) => {
+  const [tcp, ux, tls] = await start(ctx, 'resources:\n  user: {memory: 3M}\n', `[tcp:127.0.0.1:0, ${freshAddress('ux')}, ${freshAddress('tls')}]`);
+  // Two stalled subscribers per user: tcp user 0 (127.0.0.2), ux (user `default`), tls user 1 (its certificate's ski:).
   const stalled: WireClient[] = [];
-  for (const [address, user] of [[tcp, 0], [tcp, 0], [ux, undefined], [ux, undefined]] as const) {
+  for (const [address, user] of [[tcp, 0], [tcp, 0], [ux, undefined], [ux, undefined], [tls, 1], [tls, 1]] as const) {
     const c = await open(ctx, address!, user);
     assert.is((await c.subscribe(randomId(), '(name=churn)')).reply['msg-type'], 'accept');
     c.pauseReading();
@@ -150,7 +151,7 @@ t('unread output is capped over all of a user\'s connections, in bytes, on tcp a
   const id = randomId();
   const cutOff = () => ctx.pafd.log.filter((l) => /bytes of output not read, over the memory budget of user/.test(l)).length;
   let generation = 1;
-  // 30 KB per notification, to four connections: each user's backlog passes 3 MiB long before any one connection's 64 MiB.
+  // 30 KB per notification, to six connections: each user's backlog passes 3 MiB long before any one connection's 64 MiB.
   for (; generation <= 1500 && cutOff() < stalled.length; generation++) {
     const r = await publisher.publish(id, generation, { name: ['churn'], blob: [`${generation}`.padEnd(30_000, 'y')] }, 30);
     assert.is(r['msg-type'], 'complete', 'the publisher is served throughout');
@@ -162,6 +163,7 @@ t('unread output is capped over all of a user\'s connections, in bytes, on tcp a
   const lines = ctx.pafd.log.filter((l) => /bytes of output not read, over the memory budget of user/.test(l));
   assert.ok(lines.some((l) => l.includes('user ip:127.0.0.2')), lines.join('\n'));
   assert.ok(lines.some((l) => l.includes('user default')), lines.join('\n'));
+  assert.ok(lines.some((l) => /\(tls:127\.0\.0\.1:\d+, user ski:/.test(l)), lines.join('\n'));
   for (const l of lines) {
     const bytes = Number(/: (\d+) bytes of output not read/.exec(l)![1]);
     assert.ok(bytes < 64 << 20, `closed at ${bytes} bytes, before the per-connection limit`);
