@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { stringifyJson } from '../../src/core/json';
 import type { JsonValue } from '../../src/core/json';
 import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
 import { join } from 'node:path';
 import { startPafd, tempDir } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
@@ -27,8 +28,25 @@ t.after.each(async (ctx) => {
 
 async function start(ctx: Ctx, resources: string, sockets = '[tcp:127.0.0.1:0]'): Promise<string[]> {
   // $XCM_TLS_CERT for the tls socket of the output test (harmless elsewhere).
-  ctx.pafd = await startPafd([], { config: `domains:\n  - name: b\n    sockets: ${sockets}\n${resources}`, env: serverEnv('tls') });
+  const config = `domains:\n  - name: b\n    sockets: ${sockets}\n${resources}metrics: {address: 127.0.0.1:0}\n`;
+  ctx.pafd = await startPafd([], { config, env: serverEnv('tls') });
   return ctx.pafd.addresses;
+}
+
+/** Waits for pafd's disconnect line of each client (logged after its buffers were released). */
+function disconnectsLogged(ctx: Ctx, clients: readonly WireClient[]): Promise<unknown> {
+  return Promise.all(clients.map((c) => ctx.pafd.waitForLog(new RegExp(`client 0x${c.clientId.toString(16)} \\(.*\\) disconnected`), 10_000)));
+}
+
+/** The bytes charged to connection buffers in domain b, from /metrics. */
+async function bufferBytes(ctx: Ctx): Promise<number> {
+  const url = /(http:\/\/\S+)/.exec(await ctx.pafd.waitForLog(/metrics at http:/))![1]!;
+  const body = await new Promise<string>((resolve, reject) => {
+    http.get(url, (res) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b)); }).on('error', reject);
+  });
+  const m = /^pafd_memory_charged_bytes\{domain="b",kind="buffers"\} (\d+)$/m.exec(body);
+  if (!m) throw new Error(`no buffers sample in:\n${body}`);
+  return Number(m[1]);
 }
 
 async function open(ctx: Ctx, address: string, user?: number): Promise<WireClient> {
@@ -169,6 +187,8 @@ t('unread output is capped over all of a user\'s connections, in bytes, on tcp, 
     assert.ok(bytes < 64 << 20, `closed at ${bytes} bytes, before the per-connection limit`);
   }
   assert.is((await publisher.request('ping'))['msg-type'], 'complete');
+  await disconnectsLogged(ctx, stalled);
+  assert.is(await bufferBytes(ctx), 0, 'the closed connections\' backlogs are no longer charged');
 });
 
 t('input that is not yet a message is charged; past two messages\' worth over the budget the connection is closed', async (ctx) => {
@@ -191,6 +211,10 @@ t('input that is not yet a message is charged; past two messages\' worth over th
   assert.is((await same.request('ping'))['msg-type'], 'complete');
   const other = await open(ctx, address!);
   assert.is((await other.publish(randomId(), 1, { name: ['other'] }, 30))['msg-type'], 'complete');
+  for (const c of trickling) c.close();
+  await Promise.all(trickling.map((c) => c.closed));
+  await disconnectsLogged(ctx, trickling);
+  assert.is(await bufferBytes(ctx), 0, 'input of closed connections is no longer charged');
 });
 
 t.run();
