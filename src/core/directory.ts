@@ -95,7 +95,7 @@ export class Directory {
     let client = this.clients.get(clientId);
     if (client?.session) return { ok: false, reason: 'client-id-exists', existing: client.session };
     if (client && client.user !== session.user) return { ok: false, reason: 'permission-denied' };
-    if (!this.limits.tryAllocate('clients', session.user)) return this.refuse('client limit');
+    if (!this.limits.tryAllocate('clients', session.user)) return this.refuseClient('client limit');
     if (!client) {
       client = new ClientRecord(clientId, session.user);
       this.clients.set(clientId, client);
@@ -149,13 +149,13 @@ export class Directory {
     // Row 1: a new service.
     if (!existing) {
       size ??= measureProps(props);
-      if (this.tooLargeToNotify(props, size)) return this.refuseFail('notification larger than 65535 bytes');
-      if (!this.limits.tryAllocate('services', session.user)) return this.refuseFail('service limit');
+      if (this.tooLargeToNotify(props, size)) return this.refuse('notification larger than 65535 bytes');
+      if (!this.limits.tryAllocate('services', session.user)) return this.refuse('service limit');
       const bytes = serviceBytes(size);
       const over = this.budget.tryCharge(session.user, 'services', bytes);
       if (over !== undefined) {
         this.limits.release('services', session.user);
-        return this.refuseFail(this.budget.describe(over, session.user));
+        return this.refuse(this.budget.describe(over, session.user));
       }
       const service = new Service(id, generation, props, ttl, client, session.user);
       service.charge = bytes;
@@ -197,11 +197,11 @@ export class Directory {
     const oldProps = s.props;
     if (props !== oldProps) {
       size ??= measureProps(props);
-      if (this.tooLargeToNotify(props, size)) return this.refuseFail('notification larger than 65535 bytes');
+      if (this.tooLargeToNotify(props, size)) return this.refuse('notification larger than 65535 bytes');
       const bytes = serviceBytes(size);
       if (bytes > s.charge) {
         const over = this.budget.tryCharge(s.user, 'services', bytes - s.charge);
-        if (over !== undefined) return this.refuseFail(this.budget.describe(over, s.user));
+        if (over !== undefined) return this.refuse(this.budget.describe(over, s.user));
       } else if (bytes < s.charge) {
         this.budget.release(s.user, 'services', s.charge - bytes);
       }
@@ -302,12 +302,12 @@ export class Directory {
     return NOTIFICATION_OVERHEAD_BYTES + utf8Length(encodeProps(props)) > MAX_NOTIFICATION_BYTES;
   }
 
-  private refuse(why: string): { ok: false; reason: 'insufficient-resources' } {
+  private refuseClient(why: string): { ok: false; reason: 'insufficient-resources' } {
     this.refusal = why;
     return { ok: false, reason: 'insufficient-resources' };
   }
 
-  private refuseFail(why: string): 'insufficient-resources' {
+  private refuse(why: string): 'insufficient-resources' {
     this.refusal = why;
     return 'insufficient-resources';
   }
@@ -329,12 +329,12 @@ export class Directory {
    */
   subscribe(session: Session, id: bigint, taId: bigint, filter: Filter | null, filterText: string | undefined, nodes?: number): Subscription | FailReason {
     if (this.subscriptions.has(id)) return 'subscription-id-exists';
-    if (!this.limits.tryAllocate('subscriptions', session.user)) return this.refuseFail('subscription limit');
+    if (!this.limits.tryAllocate('subscriptions', session.user)) return this.refuse('subscription limit');
     const bytes = subscriptionBytes(filterText?.length ?? 0, filter === null ? 0 : nodes ?? countFilterNodes(filter));
     const over = this.budget.tryCharge(session.user, 'subscriptions', bytes);
     if (over !== undefined) {
       this.limits.release('subscriptions', session.user);
-      return this.refuseFail(this.budget.describe(over, session.user));
+      return this.refuse(this.budget.describe(over, session.user));
     }
     const sub = new Subscription(id, session, session.clientId!, taId, filter, filterText);
     sub.charge = bytes;

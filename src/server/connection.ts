@@ -57,6 +57,8 @@ export class ClientConnection {
   private inputCharge = 0;
   /** Bytes of output waiting, as charged (0 below OUTPUT_HIGH_WATER, see chargeOutput). */
   private outputCharge = 0;
+  /** Closing or closed: charges stay as they are until releaseBuffers (one log line per close). */
+  private closing = false;
   private released = false;
 
   constructor(
@@ -98,7 +100,7 @@ export class ClientConnection {
    * connections bounded, not only each one (OUTPUT_HARD_LIMIT).
    */
   private chargeOutput(queued: number): void {
-    if (this.released) return;
+    if (this.closing) return;
     const charge = queued >= OUTPUT_HIGH_WATER ? queued : 0;
     const budget = this.domain.directory.budget;
     budget.adjust(this.account, 'buffers', charge - this.outputCharge);
@@ -118,7 +120,7 @@ export class ClientConnection {
    * user's connections would otherwise hold megabytes indefinitely.
    */
   private chargeInput(): void {
-    if (this.released) return;
+    if (this.closing) return;
     const pending = this.transport.bufferedInput;
     if (pending === this.inputCharge) return;
     const budget = this.domain.directory.budget;
@@ -135,6 +137,7 @@ export class ClientConnection {
   private releaseBuffers(): void {
     if (this.released) return;
     this.released = true;
+    this.closing = true;
     const budget = this.domain.directory.budget;
     budget.adjust(this.account, 'buffers', -(this.inputCharge + this.outputCharge));
     this.inputCharge = 0;
@@ -143,6 +146,7 @@ export class ClientConnection {
   }
 
   close(reason: string): void {
+    this.closing = true;
     this.transport.close(reason);
   }
 
