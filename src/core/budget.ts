@@ -13,7 +13,7 @@
 // the request path already has at hand (string lengths counted while the
 // props were decoded, the filter's node count from the parser, a
 // transport's queued byte count). The constants below come from heap
-// snapshots of the real input path (docs/RELIABILITY.md "Memory budgets")
+// measurements of the real input path (docs/RELIABILITY.md, "Memory budget estimates")
 // and err on the high side for every shape measured, so that a charged
 // total is an upper bound of the heap it stands for.
 

@@ -79,6 +79,8 @@ export class Directory {
    * budget, named for the log line of the refusal (set only on refusals).
    */
   refusal = '';
+  /** Props serialized by the last tooLargeToNotify that had to (handed to the service: no second encoding). */
+  private checkedJson: string | undefined = undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -150,6 +152,7 @@ export class Directory {
     if (!existing) {
       size ??= measureProps(props);
       if (this.tooLargeToNotify(props, size)) return this.refuse('notification larger than 65535 bytes');
+      const json = this.checkedJson;
       if (!this.limits.tryAllocate('services', session.user)) return this.refuse('service limit');
       const bytes = serviceBytes(size);
       const over = this.budget.tryCharge(session.user, 'services', bytes);
@@ -159,6 +162,7 @@ export class Directory {
       }
       const service = new Service(id, generation, props, ttl, client, session.user);
       service.charge = bytes;
+      if (json !== undefined) service.primePropsJson(json);
       service.seq = this.nextSeq++;
       this.services.set(id, service);
       this.serviceIndex.added(service);
@@ -195,9 +199,11 @@ export class Directory {
     // Row 7: a newer generation is always a modification. New props are
     // checked and charged first: a refusal leaves the service as it was.
     const oldProps = s.props;
+    let json: string | undefined;
     if (props !== oldProps) {
       size ??= measureProps(props);
       if (this.tooLargeToNotify(props, size)) return this.refuse('notification larger than 65535 bytes');
+      json = this.checkedJson;
       const bytes = serviceBytes(size);
       if (bytes > s.charge) {
         const over = this.budget.tryCharge(s.user, 'services', bytes - s.charge);
@@ -216,6 +222,7 @@ export class Directory {
     }
     s.generation = generation;
     s.props = props;
+    if (json !== undefined) s.primePropsJson(json);
     s.ttl = ttl;
     if (props !== oldProps) this.serviceIndex.changed(s, oldProps);
     this.rebind(s, client, session);
@@ -296,10 +303,14 @@ export class Directory {
    * serialized to know.
    */
   private tooLargeToNotify(props: Props, size: PropsSize): boolean {
+    this.checkedJson = undefined;
     const bound = NOTIFICATION_OVERHEAD_BYTES + 2 + MAX_BYTES_PER_CHAR * size.chars
       + MAX_BYTES_PER_NAME * size.names + MAX_BYTES_PER_VALUE * size.values;
     if (bound <= MAX_NOTIFICATION_BYTES) return false;
-    return NOTIFICATION_OVERHEAD_BYTES + utf8Length(encodeProps(props)) > MAX_NOTIFICATION_BYTES;
+    const json = encodeProps(props);
+    if (NOTIFICATION_OVERHEAD_BYTES + utf8Length(json) > MAX_NOTIFICATION_BYTES) return true;
+    this.checkedJson = json;
+    return false;
   }
 
   private refuseClient(why: string): { ok: false; reason: 'insufficient-resources' } {

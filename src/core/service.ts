@@ -55,6 +55,11 @@ export class Service {
     return this.propsJsonCache ??= encodeProps(this.propsValue);
   }
 
+  /** Hands over serialized props already built for the current props (the directory's size check). */
+  primePropsJson(json: string): void {
+    this.propsJsonCache = json;
+  }
+
   /** Wall-clock time the service became an orphan; undefined = not an orphan. */
   get orphanSince(): number | undefined { return this.orphan?.since; }
 

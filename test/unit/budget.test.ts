@@ -17,7 +17,9 @@ import { parseJson } from '../../src/core/json';
 import type { JsonObject } from '../../src/core/json';
 import { parseMemorySize } from '../../src/config/config';
 import { decodeProps } from '../../src/protocol/schema';
-import { World, props } from '../helpers/core-fixtures';
+import { World, notifiedProps, props } from '../helpers/core-fixtures';
+import { propsEqual } from '../../src/core/props';
+import { encodeProps } from '../../src/protocol/encode';
 import { assertConsistent } from '../helpers/budget';
 
 function world(total?: number, user?: number): World {
@@ -263,8 +265,13 @@ paths('a service whose notification would exceed 65,535 bytes is refused; one th
   assert.is(w.publish(a, 12n, 1n, props({ blob: 'x'.repeat(60_000) })), undefined);
   const [note] = sub.sent;
   assert.ok(Buffer.byteLength(note!) <= MAX_NOTIFICATION_BYTES, `${Buffer.byteLength(note!)}`);
-  assert.is(w.publish(a, 12n, 2n, props({ blob: 'y'.repeat(70_000) })), 'insufficient-resources', 'republish too');
-  assert.is(w.directory.services.get(12n)!.generation, 1n);
+  // The text serialized for the size check is the one notified: the same props.
+  assert.ok(propsEqual(notifiedProps(parseJson(note!) as JsonObject), props({ blob: 'x'.repeat(60_000) })));
+  assert.is(w.publish(a, 12n, 2n, props({ blob: 'z'.repeat(60_000) })), undefined, 'a near-limit republish');
+  assert.ok(propsEqual(notifiedProps(parseJson(sub.sent[1]!) as JsonObject), props({ blob: 'z'.repeat(60_000) })));
+  assert.is(w.directory.services.get(12n)!.propsJson, encodeProps(props({ blob: 'z'.repeat(60_000) })));
+  assert.is(w.publish(a, 12n, 3n, props({ blob: 'y'.repeat(70_000) })), 'insufficient-resources', 'republish too');
+  assert.is(w.directory.services.get(12n)!.generation, 2n);
   assertConsistent(w.directory);
 });
 
