@@ -83,6 +83,7 @@ test('pipelined 60 KB publishes up to the service limit', async () => {
     attacker = await Pipeliner.open(w.address, 1_000n);
     await attacker.send(publishes(count));
     await attacker.repliesReach(count, REPLIES_TIMEOUT_MS);
+    assert.ok(alive(w.pafd.proc) && !w.rss.lost, `pafd survived the attack${w.pafd.log.slice(-3).map((l) => `\n${l}`).join('')}`);
     assert.not.ok(attacker.closed, 'the attacker is answered, not cut off');
     const complete = attacker.count('complete'), refused = attacker.count(INSUFFICIENT);
     assert.is(complete + refused, count, `every publish answered complete or insufficient-resources: ${[...attacker.tally]}`);
@@ -123,6 +124,7 @@ test('pipelined 60 KB filters: 12,000 operands, and at the caps', async () => {
     const hugeRequests = function* () { for (let i = 1; i <= hugeCount; i++) yield subscribeText(i, 2_000_000 + i, huge); };
     await attacker.send(hugeRequests());
     await attacker.repliesReach(hugeCount, REPLIES_TIMEOUT_MS);
+    assert.ok(alive(w.pafd.proc) && !w.rss.lost, 'pafd survived the 12,000-operand filters');
     assert.is(attacker.count(INSUFFICIENT), hugeCount, `every 12,000-operand filter refused: ${[...attacker.tally]}`);
     await w.pafd.waitForLog(/subscribe with filter too large: more than 1000 comparisons/);
     // 60 KB filters within the caps (1,000 comparisons): the memory budget refuses the excess.

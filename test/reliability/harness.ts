@@ -65,9 +65,19 @@ export class RssSampler {
   readonly samples: { atMs: number; bytes: number }[] = [];
   private readonly timer: NodeJS.Timeout;
 
+  /** The process went away while sampled (it crashed): sampling stopped, the test's liveness check reports it. */
+  lost = false;
+
   constructor(private readonly pid: number, periodMs = 200) {
     this.sample();
-    this.timer = setInterval(() => this.sample(), periodMs);
+    this.timer = setInterval(() => {
+      try {
+        this.sample();
+      } catch {
+        this.lost = true;
+        this.stop();
+      }
+    }, periodMs);
   }
 
   sample(): number {
