@@ -15,6 +15,7 @@
 // are booleans and `0x1f`, `010` (octal), `1_000` are integers. The same
 // schema is used here so existing files mean the same thing.
 
+import type { Limits } from '../core/limits';
 import { readFileSync } from 'node:fs';
 import type { Document } from 'yaml';
 
@@ -59,8 +60,11 @@ export interface DomainConfig {
   protocolVersion: { min: number; max: number };
   idle: { min: number; max: number };
 }
-/** An absent limit means unlimited; 0 forbids the resource. */
-export interface Limits { clients?: number; services?: number; subscriptions?: number }
+/**
+ * An absent count limit means unlimited; 0 forbids the resource. `memory`
+ * is a byte budget (core/budget.ts); absent, pafd derives it from its heap.
+ */
+export type { Limits };
 export interface ResourceConfig { total: Limits; user: Limits }
 export interface LogConfig {
   console: boolean;
@@ -119,6 +123,16 @@ const DEFAULT_FACILITY = 'daemon';
 const DEFAULT_LEVEL: LogLevel = 'info';
 
 const RESOURCE_TYPES = ['clients', 'services', 'subscriptions'] as const;
+/** Resource keys of `total` and `user`: the counts and the byte budget. */
+const RESOURCE_KEYS = [...RESOURCE_TYPES, 'memory'] as const;
+/**
+ * `memory` values: bytes, or a number with a binary unit as systemd's
+ * MemoryMax= takes them (K, M, G; KiB/MiB/GiB and KB/MB/GB read alike).
+ */
+const MEMORY_SYNTAX = /^([0-9]+)\s*(?:([KMG])(?:i?B)?|B)?$/i;
+const MEMORY_UNITS: Readonly<Record<string, number>> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+/** Largest memory budget accepted: far above any heap V8 can have. */
+const MAX_MEMORY_BYTES = 2 ** 50;
 const RESOURCE_SCOPES = ['total', 'user'] as const;
 const TLS_KEYS = ['cert', 'key', 'tc', 'crl'] as const;
 const SOCKET_KEYS = ['addr', 'tls', 'mode', 'group'];
@@ -509,7 +523,9 @@ function readLimits(v: unknown, path: string): Limits {
   const m = mapAt(v, path);
   const limits: Limits = {};
   if (m === undefined) return limits;
-  rejectUnknownKeys(m, path, RESOURCE_TYPES, 'invalid resource type');
+  rejectUnknownKeys(m, path, RESOURCE_KEYS, 'invalid resource type');
+  const memory = memoryAt(get(m, 'memory'), `${path}.memory`);
+  if (memory !== undefined) limits.memory = memory;
   for (const type of RESOURCE_TYPES) {
     const raw = get(m, type);
     const limitPath = `${path}.${type}`;
@@ -520,6 +536,26 @@ function readLimits(v: unknown, path: string): Limits {
     if (n !== undefined) limits[type] = n;
   }
   return limits;
+}
+
+/** A byte count: an integer, or a string such as `24M` (parseMemorySize). */
+function memoryAt(v: unknown, path: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'bigint' ? (v >= 0n && v <= BigInt(MAX_MEMORY_BYTES) ? Number(v) : undefined)
+    : typeof v === 'string' ? parseMemorySize(v) : undefined;
+  if (n === undefined) {
+    const shown = typeof v === 'string' && v.length <= 32 ? JSON.stringify(v) : describe(v);
+    throw new SchemaError(path, `invalid memory size ${shown}: bytes, or a whole number with K, M or G (e.g. 24M)`);
+  }
+  return n;
+}
+
+/** `24M` -> 25165824; undefined if the text is not a size up to MAX_MEMORY_BYTES. */
+export function parseMemorySize(text: string): number | undefined {
+  const m = MEMORY_SYNTAX.exec(text.trim());
+  if (m === null || m[1]!.length > 16) return undefined;
+  const n = Number(m[1]) * (m[2] === undefined ? 1 : MEMORY_UNITS[m[2].toUpperCase()]!);
+  return n <= MAX_MEMORY_BYTES ? n : undefined;
 }
 
 function readResources(v: unknown, into: ResourceConfig): void {

@@ -11,6 +11,8 @@ import type { Props } from '../protocol/props';
 import { propsEqual } from '../protocol/props';
 import { ClientRecord } from './client';
 import { ResourceLimits } from './limits';
+import type { PropsSize } from './budget';
+import { MemoryBudget, countFilterNodes, measureProps, serviceBytes, subscriptionBytes } from './budget';
 import { OrphanTimer, Service } from './service';
 import type { Session } from './session';
 import { Subscription } from './subscription';
@@ -18,7 +20,7 @@ import { SubscriptionIndex } from './subscription-index';
 import { ServiceIndex } from './service-index';
 import { TimerQueue } from './timer-queue';
 import { Walk } from './walk';
-import { encodeWallTime, envelope } from '../protocol/encode';
+import { encodeProps, encodeWallTime, envelope } from '../protocol/encode';
 
 export type FailReason =
   | 'no-hello' | 'unsupported-protocol-version' | 'client-id-exists' | 'permission-denied'
@@ -47,6 +49,27 @@ export const MAX_ORPHAN_TTL = 2 ** 32;
 /** Orders a burst's services (their publish order). */
 const seqOf = (s: Service): number => s.seq;
 
+/**
+ * The largest message libpaf, the Python client and the original server
+ * can receive (docs/protocol.md §1). A service whose notifications would be
+ * larger is refused: every matching subscriber's connection would break.
+ */
+export const MAX_NOTIFICATION_BYTES = 65535;
+const MAX_UINT63_TEXT = '9223372036854775807';
+/**
+ * Bytes of the largest notification of a service around its serialized
+ * props: every number at its longest (orphan-since is a wall-clock time
+ * in seconds with a fraction).
+ */
+const NOTIFICATION_OVERHEAD_BYTES = (`{"ta-cmd":"subscribe","ta-id":${MAX_UINT63_TEXT},"msg-type":"notify","match-type":"appeared",`
+  + `"service-id":${MAX_UINT63_TEXT},"generation":${MAX_UINT63_TEXT},"service-props":,"ttl":${MAX_UINT63_TEXT},`
+  + `"client-id":${MAX_UINT63_TEXT},"orphan-since":${'9'.repeat(24)}}`).length;
+/** UTF-8 bytes one UTF-16 unit of a name or value can take serialized (a \u00XX escape). */
+const MAX_BYTES_PER_CHAR = 6;
+/** Serialized bytes around a name (quotes, colon, brackets, comma) and a value (quotes or 20 digits, comma). */
+const MAX_BYTES_PER_NAME = 6;
+const MAX_BYTES_PER_VALUE = 21;
+
 const MATCH_APPEARED = '"match-type":"appeared"';
 const MATCH_MODIFIED = '"match-type":"modified"';
 
@@ -62,9 +85,18 @@ export class Directory {
   private nextSeq = 0;
   private orphanCount = 0;
 
+  /**
+   * Why the last `insufficient-resources` was answered: the limit or
+   * budget, named for the log line of the refusal (set only on refusals).
+   */
+  refusal = '';
+  /** Props serialized by the last tooLargeToNotify that had to (handed to the service: no second encoding). */
+  private checkedJson: string | undefined = undefined;
+
   constructor(
     private readonly clock: Clock,
     readonly limits: ResourceLimits = new ResourceLimits(),
+    readonly budget: MemoryBudget = new MemoryBudget(),
   ) {}
 
   get orphanTotal(): number { return this.orphanCount; }
@@ -76,7 +108,7 @@ export class Directory {
     let client = this.clients.get(clientId);
     if (client?.session) return { ok: false, reason: 'client-id-exists', existing: client.session };
     if (client && client.user !== session.user) return { ok: false, reason: 'permission-denied' };
-    if (!this.limits.tryAllocate('clients', session.user)) return { ok: false, reason: 'insufficient-resources' };
+    if (!this.limits.tryAllocate('clients', session.user)) return this.refuseClient('client limit');
     if (!client) {
       client = new ClientRecord(clientId, session.user);
       this.clients.set(clientId, client);
@@ -118,15 +150,30 @@ export class Directory {
 
   // --------------------------------------------------------------- services
 
-  /** The publish decision table (docs/semantics.md §3). Returns a fail reason, or undefined on success. */
-  publish(session: Session, id: bigint, generation: bigint, props: Props, ttl: bigint): FailReason | undefined {
+  /**
+   * The publish decision table (docs/semantics.md §3). Returns a fail reason,
+   * or undefined on success. `size` is what decodeProps counted (measured
+   * here when absent); a service is charged serviceBytes(size).
+   */
+  publish(session: Session, id: bigint, generation: bigint, props: Props, ttl: bigint, size?: PropsSize): FailReason | undefined {
     const client = this.clientOf(session);
     const existing = this.services.get(id);
 
     // Row 1: a new service.
     if (!existing) {
-      if (!this.limits.tryAllocate('services', session.user)) return 'insufficient-resources';
+      size ??= measureProps(props);
+      if (this.tooLargeToNotify(props, size)) return this.refuse('notification larger than 65535 bytes');
+      const json = this.checkedJson;
+      if (!this.limits.tryAllocate('services', session.user)) return this.refuse('service limit');
+      const bytes = serviceBytes(size);
+      const over = this.budget.tryCharge(session.user, 'services', bytes);
+      if (over !== undefined) {
+        this.limits.release('services', session.user);
+        return this.refuse(this.budget.describe(over, session.user));
+      }
       const service = new Service(id, generation, props, ttl, client, session.user);
+      service.charge = bytes;
+      if (json !== undefined) service.primePropsJson(json);
       service.seq = this.nextSeq++;
       this.services.set(id, service);
       this.serviceIndex.added(service);
@@ -160,8 +207,23 @@ export class Directory {
     // Row 8: an older generation.
     if (generation < s.generation) return 'old-generation';
 
-    // Row 7: a newer generation is always a modification.
+    // Row 7: a newer generation is always a modification. New props are
+    // checked and charged first: a refusal leaves the service as it was.
     const oldProps = s.props;
+    let json: string | undefined;
+    if (props !== oldProps) {
+      size ??= measureProps(props);
+      if (this.tooLargeToNotify(props, size)) return this.refuse('notification larger than 65535 bytes');
+      json = this.checkedJson;
+      const bytes = serviceBytes(size);
+      if (bytes > s.charge) {
+        const over = this.budget.tryCharge(s.user, 'services', bytes - s.charge);
+        if (over !== undefined) return this.refuse(this.budget.describe(over, s.user));
+      } else if (bytes < s.charge) {
+        this.budget.release(s.user, 'services', s.charge - bytes);
+      }
+      s.charge = bytes;
+    }
     const ttlChanged = ttl !== s.ttl;
     // A connection's idle limit follows the TTLs bound to it (docs/semantics.md
     // §7.2): unbind under the old TTL, rebind below under the new one.
@@ -171,6 +233,7 @@ export class Directory {
     }
     s.generation = generation;
     s.props = props;
+    if (json !== undefined) s.primePropsJson(json);
     s.ttl = ttl;
     if (props !== oldProps) this.serviceIndex.changed(s, oldProps);
     this.rebind(s, client, session);
@@ -240,7 +303,35 @@ export class Directory {
     owner.services.count--;
     if (owner.disposable) this.clients.delete(owner.id);
     this.limits.release('services', s.user);
+    this.budget.release(s.user, 'services', s.charge);
     this.announceRemoved(s);
+  }
+
+  /**
+   * Whether a notification of these props could exceed
+   * MAX_NOTIFICATION_BYTES. A bound from the counted size settles almost
+   * every service at no cost; only props within reach of the limit are
+   * serialized to know.
+   */
+  private tooLargeToNotify(props: Props, size: PropsSize): boolean {
+    this.checkedJson = undefined;
+    const bound = NOTIFICATION_OVERHEAD_BYTES + 2 + MAX_BYTES_PER_CHAR * size.chars
+      + MAX_BYTES_PER_NAME * size.names + MAX_BYTES_PER_VALUE * size.values;
+    if (bound <= MAX_NOTIFICATION_BYTES) return false;
+    const json = encodeProps(props);
+    if (NOTIFICATION_OVERHEAD_BYTES + utf8Length(json) > MAX_NOTIFICATION_BYTES) return true;
+    this.checkedJson = json;
+    return false;
+  }
+
+  private refuseClient(why: string): { ok: false; reason: 'insufficient-resources' } {
+    this.refusal = why;
+    return { ok: false, reason: 'insufficient-resources' };
+  }
+
+  private refuse(why: string): 'insufficient-resources' {
+    this.refusal = why;
+    return 'insufficient-resources';
   }
 
   private clientOf(session: Session): ClientRecord {
@@ -254,12 +345,21 @@ export class Directory {
   /**
    * Creates a subscription (docs/protocol.md §6.3); the caller sends `accept`
    * and then steps burst(). Returns the subscription or a fail
-   * reason (filter syntax is checked by the caller, before this).
+   * reason (filter syntax is checked by the caller, before this). `nodes`
+   * is the parser's node count (counted here when absent); the
+   * subscription is charged subscriptionBytes of its text and nodes.
    */
-  subscribe(session: Session, id: bigint, taId: bigint, filter: Filter | null, filterText: string | undefined): Subscription | FailReason {
+  subscribe(session: Session, id: bigint, taId: bigint, filter: Filter | null, filterText: string | undefined, nodes?: number): Subscription | FailReason {
     if (this.subscriptions.has(id)) return 'subscription-id-exists';
-    if (!this.limits.tryAllocate('subscriptions', session.user)) return 'insufficient-resources';
+    if (!this.limits.tryAllocate('subscriptions', session.user)) return this.refuse('subscription limit');
+    const bytes = subscriptionBytes(filterText?.length ?? 0, filter === null ? 0 : nodes ?? countFilterNodes(filter));
+    const over = this.budget.tryCharge(session.user, 'subscriptions', bytes);
+    if (over !== undefined) {
+      this.limits.release('subscriptions', session.user);
+      return this.refuse(this.budget.describe(over, session.user));
+    }
     const sub = new Subscription(id, session, session.clientId!, taId, filter, filterText);
+    sub.charge = bytes;
     this.subscriptions.set(id, sub);
     session.subscriptions.set(id, sub);
     session.open.set(taId, 'subscribe');
@@ -320,6 +420,7 @@ export class Directory {
     this.serviceIndex.release(this.index.guardOf(sub) ?? null);
     this.index.remove(sub);
     this.limits.release('subscriptions', sub.session.user);
+    this.budget.release(sub.session.user, 'subscriptions', sub.charge);
   }
 
   // ---------------------------------------------------------- notifications
@@ -383,4 +484,17 @@ export class Directory {
     if (s.orphanSince !== undefined) body += `,"orphan-since":${encodeWallTime(s.orphanSince)}`;
     return body;
   }
+}
+
+/** UTF-8 length of a string without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 2; i++; }
+    else n += 2;
+  }
+  return n;
 }

@@ -32,6 +32,31 @@ export class FilterSyntaxError extends Error {
  */
 export const MAX_FILTER_DEPTH = 256;
 
+/**
+ * Comparisons one filter may hold. Legitimate filters have a handful;
+ * generated ones (a `|` over a list of names) tens. Each comparison costs
+ * heap (about 160 bytes with its index atom) and time for every service
+ * the filter is evaluated against, and a 60 KB filter of 12,000 `(k=*)`
+ * cost megabytes. Refused with `insufficient-resources` (FilterLimitError):
+ * the text is valid, this server just will not hold that much.
+ */
+export const MAX_FILTER_COMPARISONS = 1000;
+/**
+ * Nodes one filter may hold: comparisons, `&`, `|`, `!` and every
+ * substring part, i.e. the steps of one evaluation against one service
+ * (each step looks at the values of one name). Bounds the work of a
+ * match where substring parts (`(k=*a*a*a*...)`) or deep junctions would
+ * otherwise multiply it.
+ */
+export const MAX_FILTER_NODES = 4000;
+/**
+ * Digits of a `>`/`<` operand after its sign: 20, enough for any 64-bit
+ * value (2^64 - 1 has 20 digits). A longer literal is refused as a syntax
+ * error before it is converted (BigInt of 100,000 digits takes
+ * milliseconds) and is never echoed.
+ */
+export const MAX_INTEGER_DIGITS = 20;
+
 // Character codes of the server's special characters (docs/filter.md §1).
 const OPEN = 0x28;      // (
 const CLOSE = 0x29;     // )
@@ -50,26 +75,47 @@ function isSpecial(c: number): boolean {
 }
 
 // Integer operands of > and <: optional sign, then ASCII decimal digits,
-// any length (compared as bigint). Deliberately narrower than the
+// at most MAX_INTEGER_DIGITS digits (compared as bigint). Deliberately narrower than the
 // original's Python int(): the `_` digit separators (`1_000`) and non-ASCII
 // Unicode digits are rejected, because docs/filter.md §3 makes them optional,
 // no known client uses them, and accepting them would let two servers
 // disagree silently about what a filter means.
 const INTEGER_SYNTAX = /^[+-]?[0-9]+$/;
 
+/** A valid filter larger than this server evaluates (MAX_FILTER_COMPARISONS, MAX_FILTER_NODES). */
+export class FilterLimitError extends Error {
+  constructor(reason: string) {
+    super(`filter too large: ${reason}`);
+    this.name = 'FilterLimitError';
+  }
+}
+
+/** Size of a parsed filter, counted by the parser (for the memory budget, budget.ts). */
+export interface FilterShape {
+  /** Comparisons, junctions, negations and substring parts (countFilterNodes). */
+  nodes: number;
+}
+
 /**
- * Parses filter text (docs/filter.md §2); throws FilterSyntaxError. The
- * tree's strings are slices of the text, so the text is copied first: a
- * filter taken from a request message must not keep the message alive
- * for as long as its subscription lives.
+ * Parses filter text (docs/filter.md §2); throws FilterSyntaxError, or
+ * FilterLimitError as soon as the filter exceeds the caps above. With
+ * `shape`, reports the node count.
  */
-export function parseFilter(text: string): Filter {
-  return new Parser(ownString(text)).parseWhole();
+export function parseFilter(text: string, shape?: FilterShape): Filter {
+  // The tree's strings are slices of the text, so the text is copied
+  // first: a filter taken from a request message must not keep the
+  // message alive for as long as its subscription lives.
+  const parser = new Parser(ownString(text));
+  const filter = parser.parseWhole();
+  if (shape !== undefined) shape.nodes = parser.nodes;
+  return filter;
 }
 
 class Parser {
   private pos = 0;
   private depth = 0;
+  private comparisons = 0;
+  nodes = 0;
 
   constructor(private readonly src: string) {}
 
@@ -105,7 +151,14 @@ class Parser {
     return filter;
   }
 
+  /** Counts `n` nodes of evaluation work; refuses the filter past the cap. */
+  private count(n: number): void {
+    this.nodes += n;
+    if (this.nodes > MAX_FILTER_NODES) throw new FilterLimitError(`more than ${MAX_FILTER_NODES} nodes`);
+  }
+
   private parseExpression(): Filter {
+    this.count(1);
     const c = this.peek();
     if (c === AMP || c === PIPE) return this.parseJunction(c === AMP ? 'and' : 'or');
     if (c === BANG) {
@@ -131,6 +184,7 @@ class Parser {
   }
 
   private parseComparison(): Filter {
+    if (++this.comparisons > MAX_FILTER_COMPARISONS) throw new FilterLimitError(`more than ${MAX_FILTER_COMPARISONS} comparisons`);
     const keyAt = this.pos;
     const key = this.readText();
     if (key.length === 0) this.fail('empty property name', keyAt);
@@ -143,6 +197,7 @@ class Parser {
       this.pos++;
       const numAt = this.pos;
       const digits = this.readText();
+      if (digits.length - (digits.charCodeAt(0) === 0x2b || digits.charCodeAt(0) === 0x2d ? 1 : 0) > MAX_INTEGER_DIGITS) this.fail(`integer after '${c === GREATER ? '>' : '<'}' longer than any 64-bit value`, numAt);
       if (!INTEGER_SYNTAX.test(digits)) this.fail(`integer expected after '${c === GREATER ? '>' : '<'}'`, numAt);
       return { op: c === GREATER ? 'gt' : 'lt', key, value: BigInt(digits) };
     }
@@ -168,6 +223,7 @@ class Parser {
         break;
       }
       if (part.length === 0) this.fail("empty substring part ('**')", partAt);
+      this.count(1);
       middle.push(part);
       this.pos++;
     }

@@ -6,10 +6,13 @@
 
 export type Resource = 'clients' | 'services' | 'subscriptions';
 
+/** The configured limits of one scope (a domain's total, or each user's). */
 export interface Limits {
   clients?: number;
   services?: number;
   subscriptions?: number;
+  /** Bytes: the memory budget, kept by MemoryBudget (budget.ts), not here. */
+  memory?: number;
 }
 
 interface Usage { clients: number; services: number; subscriptions: number }

@@ -33,6 +33,8 @@ export class Service {
   boundTo: Session | undefined = undefined;
   /** Position in publish order, set by the directory; orders initial bursts. */
   seq = 0;
+  /** Bytes charged to the owner user's memory budget (budget.ts serviceBytes). */
+  charge = 0;
 
   constructor(
     readonly id: bigint,
@@ -51,6 +53,11 @@ export class Service {
 
   get propsJson(): string {
     return this.propsJsonCache ??= encodeProps(this.propsValue);
+  }
+
+  /** Hands over serialized props already built for the current props (the directory's size check). */
+  primePropsJson(json: string): void {
+    this.propsJsonCache = json;
   }
 
   /** Wall-clock time the service became an orphan; undefined = not an orphan. */

@@ -15,6 +15,8 @@ export class Subscription {
   readonly filterText: string | undefined;
   /** The initial burst while it is under way (Directory.burst). */
   burst: Walk<Service> | undefined = undefined;
+  /** Bytes charged to the subscriber's memory budget (budget.ts subscriptionBytes). */
+  charge = 0;
 
   constructor(
     readonly id: bigint,

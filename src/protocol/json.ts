@@ -38,6 +38,8 @@ export class JsonError extends Error {
 
 /** Deep enough for every Pathfinder message (props are at depth 3). */
 const DEFAULT_MAX_DEPTH = 32;
+/** Digits of the longest 64-bit integer (2^64 - 1): the protocol carries nothing longer. */
+export const MAX_INT64_DIGITS = 20;
 /** Integers with at most this many digits are exact as doubles (2^53 ≈ 9.007e15). */
 const SAFE_DIGITS = 15;
 /**
@@ -95,10 +97,12 @@ export function decodeUtf8(bytes: Uint8Array): string {
  * numbers → number. Throws JsonError on: syntax errors, trailing data,
  * duplicate keys in one object, U+0000 in any string or key (raw or \u0000
  * escaped), unpaired surrogate escapes, nesting deeper than maxDepth
- * (the top-level object or array is depth 1).
+ * (the top-level object or array is depth 1), an integer of more than
+ * maxIntegerDigits digits (checked before it is converted: BigInt of
+ * 250,000 digits takes tens of milliseconds, and printing it back more).
  */
-export function parseJson(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): JsonValue {
-  const parser = new Parser(text, maxDepth);
+export function parseJson(text: string, maxDepth: number = DEFAULT_MAX_DEPTH, maxIntegerDigits: number = Infinity): JsonValue {
+  const parser = new Parser(text, maxDepth, maxIntegerDigits);
   const value = parser.value(0);
   if (parser.skipWhitespace() !== -1) parser.fail('trailing data after the JSON value');
   return value;
@@ -107,7 +111,7 @@ export function parseJson(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): J
 class Parser {
   pos = 0;
 
-  constructor(private readonly text: string, private readonly maxDepth: number) {}
+  constructor(private readonly text: string, private readonly maxDepth: number, private readonly maxIntegerDigits: number) {}
 
   fail(what: string): never {
     throw new JsonError(`${what} (at offset ${this.pos})`);
@@ -351,6 +355,7 @@ class Parser {
       if (magnitude < SMALL_INTEGERS && !negative) return SMALL_BIGINTS[magnitude]!;
       return BigInt(negative ? -magnitude : magnitude);
     }
+    if (integerDigits > this.maxIntegerDigits) this.failNumber(start, `integer of ${integerDigits} digits, longer than ${this.maxIntegerDigits}`);
     return BigInt(t.slice(start, i));
   }
 

@@ -43,3 +43,13 @@ export function propsEqual(a: Props, b: Props): boolean {
 export function valueText(v: PropValue): string {
   return typeof v === 'string' ? v : v.toString();
 }
+
+/** Sizes of decoded props, counted by decodeProps as it builds them (no second walk). */
+export interface PropsSize {
+  /** Prop names. */
+  names: number;
+  /** Values over all names, after duplicates are removed. */
+  values: number;
+  /** UTF-16 length of every name and string value. */
+  chars: number;
+}

@@ -7,7 +7,7 @@
 import type { JsonObject, JsonValue } from './json';
 import { ownString } from './json';
 import { logText } from '../log/escape';
-import type { PropValue, Props } from './props';
+import type { PropValue, Props, PropsSize } from './props';
 import { MAX_INT64, MIN_INT64 } from './props';
 
 export type ProtocolVersion = 2 | 3;
@@ -226,22 +226,44 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
 /**
  * Converts validated wire props (validateMessage has checked the shape)
  * into normalized Props: values deduplicated, empty names dropped
- * (docs/protocol.md §2.2 set semantics).
+ * (docs/protocol.md §2.2 set semantics). With `size`, also counts the names,
+ * values and characters kept, for the memory budget (budget.ts), in the
+ * same pass.
  */
-export function decodeProps(wire: JsonObject): Props {
+export function decodeProps(wire: JsonObject, size?: PropsSize): Props {
   const out = new Map<string, readonly PropValue[]>();
+  let names = 0, values = 0, chars = 0;
   // Same order as Object.entries (the JSON object's own key order).
   for (const key in wire) {
-    const values = wire[key] as PropValue[];
-    const n = values.length;
+    const list = wire[key] as PropValue[];
+    const n = list.length;
     if (n === 0) continue;
     const name = PROP_NAMES.intern(key);
+    names++;
+    chars += name.length;
     if (n === 1) {
-      const v = values[0]!;
-      out.set(name, typeof v === 'string' ? SINGLE_VALUES.intern(v) : [v]);
+      const v = list[0]!;
+      values++;
+      if (typeof v === 'string') {
+        chars += v.length;
+        out.set(name, SINGLE_VALUES.intern(v));
+      } else {
+        out.set(name, [v]);
+      }
       continue;
     }
-    out.set(name, distinctValues(values));
+    const distinct = distinctValues(list);
+    values += distinct.length;
+    for (let i = 0; i < distinct.length; i++) {
+      const v = distinct[i]!;
+      if (typeof v === 'string') chars += v.length;
+    }
+    out.set(name, distinct);
+  }
+  if (size !== undefined) {
+    size.names = names;
+    size.values = values;
+    size.chars = chars;
   }
   return out;
 }
@@ -343,15 +365,15 @@ function wrongType(name: string, expected: string, got: JsonValue): ProtocolErro
   return new ProtocolError(`field ${quote(name)} must be ${expected}, got ${describe(got)}`);
 }
 
+const MAX_DESCRIBED_DIGITS = 30;
 /**
  * A name from the peer in an error message, which ends up in a log line:
- * escaped and capped (an unknown field name may be 256 KiB long).
+ * escaped and capped by logText (an unknown field name may be 256 KiB
+ * long; the cap says how long it was).
  */
 function quote(name: string): string {
   return `"${logText(name)}"`;
 }
-
-const MAX_DESCRIBED_DIGITS = 30;
 
 /** Short description of a value for error messages (bounded length). */
 function describe(v: JsonValue): string {

@@ -3,7 +3,7 @@
 // docs/protocol.md §4.3, dispatches each request to its handler and keeps the
 // per-connection output bounded (docs/semantics.md §10).
 
-import { JsonError, decodeUtf8, parseJson } from '../protocol/json';
+import { JsonError, MAX_INT64_DIGITS, decodeUtf8, parseJson } from '../protocol/json';
 import type { Session } from '../core/session';
 import { ProtocolError, validateMessage } from '../protocol/schema';
 import type { Message } from '../protocol/schema';
@@ -16,6 +16,7 @@ import { releaseMemorySoon } from './memory';
 import type { Job } from '../core/walk';
 import type { LogLevel } from '../log/logger';
 import { LineBudget, suppressedText } from '../log/rate-limit';
+import type { MemoryAccount } from '../core/budget';
 
 /**
  * Stop reading requests from a client while this much output waits for it
@@ -50,6 +51,14 @@ export const WORK_SLICE_MS = 5;
  * that keeps up never finds the socket empty between two slices.
  */
 export const WORK_OUTPUT_LIMIT = 1 << 20;
+/**
+ * Input a connection may hold while its user (or the domain) is over its
+ * memory budget: two of the largest messages a Pathfinder client sends
+ * (65,535 bytes and a frame header), what pipelining legitimately leaves
+ * in the framer. More than that (a frame announced far larger than any
+ * Pathfinder message, trickled in) closes the connection.
+ */
+export const INPUT_ALLOWANCE = 2 * (65535 + 4);
 
 export class ClientConnection {
   /** Reading paused because output piled up. */
@@ -68,15 +77,26 @@ export class ClientConnection {
    * count, not one line per request.
    */
   private budgets: Map<string, { budget: LineBudget; level: LogLevel }> | undefined = undefined;
+  /** The user's memory account, held while the connection is open: buffers are charged to it. */
+  private readonly account: MemoryAccount;
+  /** Bytes of input being framed, as charged. */
+  private inputCharge = 0;
+  /** Bytes of output waiting, as charged (0 below OUTPUT_HIGH_WATER, see chargeOutput). */
+  private outputCharge = 0;
+  /** Closing or closed: charges stay as they are until releaseBuffers (one log line per close). */
+  private closing = false;
+  private released = false;
 
   constructor(
     readonly domain: DomainServer,
     readonly session: Session,
     readonly transport: MessageConnection,
   ) {
+    this.account = domain.directory.budget.hold(session.user);
     transport.onMessage = (payload) => this.receive(payload);
-    transport.onClose = (reason) => domain.closed(this, reason);
+    transport.onClose = (reason) => { this.releaseBuffers(); domain.closed(this, reason); };
     transport.onDrain = () => this.drained();
+    transport.onInput = () => this.chargeInput();
     session.terminate = (reason) => this.close(reason);
   }
 
@@ -87,14 +107,72 @@ export class ClientConnection {
     counters.messagesOut++;
     if (counters.countBytesOut) counters.bytesOut += Buffer.byteLength(message);
     transport.send(message);
-    if (transport.queuedBytes >= OUTPUT_HARD_LIMIT) {
-      this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${transport.queuedBytes} bytes of output not read; closing connection`);
+    const queued = transport.queuedBytes;
+    if (queued >= OUTPUT_HIGH_WATER || this.outputCharge !== 0) this.chargeOutput(queued);
+    if (queued >= OUTPUT_HARD_LIMIT) {
+      this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${queued} bytes of output not read; closing connection`);
       this.close('output queue overflow');
       releaseMemorySoon();
     }
   }
 
+  /**
+   * Output waiting for this client, charged to its user's memory budget
+   * once it is a backlog (OUTPUT_HIGH_WATER or more: the client is not
+   * keeping up); a normal burst below that is left uncharged, so the hot
+   * path of a send costs one comparison. A backlog that takes the user or
+   * the domain over its budget closes this connection: output cannot be
+   * refused, and the budget is what keeps the sum over all of a user's
+   * connections bounded, not only each one (OUTPUT_HARD_LIMIT).
+   */
+  private chargeOutput(queued: number): void {
+    if (this.closing) return;
+    const charge = queued >= OUTPUT_HIGH_WATER ? queued : 0;
+    const budget = this.domain.directory.budget;
+    budget.adjust(this.account, 'buffers', charge - this.outputCharge);
+    this.outputCharge = charge;
+    if (charge === 0) return;
+    const over = budget.over(this.account);
+    if (over === undefined) return;
+    this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${queued} bytes of output not read, over the ${budget.describe(over, this.session.user)}; closing connection`);
+    this.close('output queue overflow');
+    releaseMemorySoon();
+  }
+
+  /**
+   * Input held by the transport until it makes up a message, charged as
+   * it is (refusals see it). Beyond INPUT_ALLOWANCE while over a budget,
+   * the connection is closed: partial frames of 256 KiB on each of a
+   * user's connections would otherwise hold megabytes indefinitely.
+   */
+  private chargeInput(): void {
+    if (this.closing) return;
+    const pending = this.transport.bufferedInput;
+    if (pending === this.inputCharge) return;
+    const budget = this.domain.directory.budget;
+    budget.adjust(this.account, 'buffers', pending - this.inputCharge);
+    this.inputCharge = pending;
+    if (pending <= INPUT_ALLOWANCE) return;
+    const over = budget.over(this.account);
+    if (over === undefined) return;
+    this.domain.log.warning(`${this.domain.label}${this.session.describe()}: ${pending} bytes of input not yet a message, over the ${budget.describe(over, this.session.user)}; closing connection`);
+    this.close('input over memory budget');
+  }
+
+  /** The connection is gone: whatever its buffers held is no longer charged. */
+  private releaseBuffers(): void {
+    if (this.released) return;
+    this.released = true;
+    this.closing = true;
+    const budget = this.domain.directory.budget;
+    budget.adjust(this.account, 'buffers', -(this.inputCharge + this.outputCharge));
+    this.inputCharge = 0;
+    this.outputCharge = 0;
+    budget.unhold(this.account);
+  }
+
   close(reason: string): void {
+    this.closing = true;
     this.transport.close(reason);
   }
 
@@ -137,7 +215,7 @@ export class ClientConnection {
     // Reception time is what `clients` reports as idle; liveness re-arms after the handler.
     if (session.handshaked) session.lastSeen = this.domain.clock.now();
     try {
-      msg = validateMessage(parseJson(decodeUtf8(payload)), session.version ?? 2, 'to-server');
+      msg = validateMessage(parseJson(decodeUtf8(payload), undefined, MAX_INT64_DIGITS), session.version ?? 2, 'to-server');
       this.dispatch(msg);
     } catch (err) {
       if (err instanceof ProtocolError || err instanceof JsonError) {
@@ -152,6 +230,7 @@ export class ClientConnection {
     }
     if (session.handshaked && !session.closed) this.domain.liveness.activity(session);
     this.domain.reschedule();
+    this.chargeInput();
     this.checkOutput();
     this.takeTurns();
   }
@@ -236,6 +315,7 @@ export class ClientConnection {
   }
 
   private drained(): void {
+    if (this.outputCharge !== 0) this.chargeOutput(this.transport.queuedBytes);
     if (this.transport.queuedBytes >= OUTPUT_HIGH_WATER) return;
     if (this.jobWaitsForDrain) {
       this.jobWaitsForDrain = false;

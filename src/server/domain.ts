@@ -10,6 +10,8 @@ import type { IdleLimits } from '../core/liveness';
 import { Liveness } from '../core/liveness';
 import type { Limits } from '../core/limits';
 import { ResourceLimits } from '../core/limits';
+import type { MemoryLimits } from '../core/budget';
+import { MemoryBudget } from '../core/budget';
 import { Session } from '../core/session';
 import { logText } from '../log/escape';
 import type { LogLevel, Logger } from '../log/logger';
@@ -35,12 +37,14 @@ export interface DomainSettings {
   protocolVersion: { min: number; max: number };
   idle: IdleLimits;
   limits: { total: Limits; user: Limits };
+  /** Byte budgets as in effect (configured or derived from the heap: memoryLimitsOf). */
+  memory: MemoryLimits;
 }
 
 /** How loudly a close is logged, by closeCategory(), for handshaked clients. */
 const CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
   'peer-closed': 'info', 'idle-timeout': 'info', 'shutdown': 'debug', 'protocol-error': 'warning',
-  'output-overflow': 'warning', 'message-too-large': 'warning', 'internal-error': 'error',
+  'output-overflow': 'warning', 'input-overflow': 'warning', 'message-too-large': 'warning', 'internal-error': 'error',
 };
 /** Before hello, only protocol errors are worth more than debug (scanners and probes are routine). */
 const PRE_HELLO_CLOSE_LEVEL: Readonly<Record<string, LogLevel>> = {
@@ -71,7 +75,7 @@ export class DomainServer {
     readonly clock: Clock,
     readonly log: Logger,
   ) {
-    this.directory = new Directory(clock, new ResourceLimits(settings.limits.total, settings.limits.user));
+    this.directory = new Directory(clock, new ResourceLimits(settings.limits.total, settings.limits.user), new MemoryBudget(settings.memory));
     this.liveness = new Liveness(clock, settings.idle);
     this.slice = new TimeSlice(clock, WORK_SLICE_MS / 1000);
     this.timer = new DomainTimer(clock,
@@ -95,6 +99,8 @@ export class DomainServer {
         this.listeners.push(listener);
         this.log.info(`${this.label}listening on ${listener.address}`);
       }
+      const memory = this.settings.memory;
+      this.log.info(`${this.label}memory budget ${memory.total ?? 'unlimited'} bytes, ${memory.user ?? 'unlimited'} per user`);
     } catch (err) {
       await this.stop();
       throw err;

@@ -9,9 +9,26 @@
 // runs only after such an overflow, and at most once per
 // RELEASE_INTERVAL_MS however many clients overflow.
 
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import type { MemoryLimits } from '../core/budget';
+import { defaultMemoryLimits } from '../core/budget';
 import { runInNewContext } from 'node:vm';
 import { loadNative } from '../transport/native';
+
+/**
+ * The memory budgets of each of `domains` domains: as configured, and
+ * where a scope has none, derived from the heap this process actually has
+ * (V8's heap_size_limit, i.e. --max-old-space-size and the young
+ * generation), so that whatever clients can make pafd keep fits in it
+ * with room for garbage (core/budget.ts HEAP_SHARE).
+ */
+export function memoryLimitsOf(limits: { total: { memory?: number }; user: { memory?: number } }, domains: number): MemoryLimits {
+  const derived = defaultMemoryLimits(getHeapStatistics().heap_size_limit, domains);
+  const total = limits.total.memory ?? derived.total;
+  // A configured total below the derived user share caps the user share too.
+  const user = limits.user.memory ?? Math.min(derived.user, Math.floor(total * 0.5));
+  return { total, user };
+}
 
 /** Time for the closed connection's queues to become garbage before collecting. */
 const RELEASE_DELAY_MS = 200;

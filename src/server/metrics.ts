@@ -12,6 +12,7 @@ import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsConfig } from '../config/config';
 import type { Limits, Resource } from '../core/limits';
+import { CHARGE_KINDS } from '../core/budget';
 import type { Logger } from '../log/logger';
 import type { DomainServer } from './domain';
 import { LAG_BUCKETS, LagProbe } from './lag-probe';
@@ -60,6 +61,7 @@ export function closeCategory(reason: string | undefined): string {
   if (reason === 'server shutting down' || reason === 'server stopping') return 'shutdown';
   if (reason === 'connection limit reached') return 'connection-limit';
   if (reason === 'output queue overflow') return 'output-overflow';
+  if (reason === 'input over memory budget') return 'input-overflow';
   if (reason === 'internal error') return 'internal-error';
   if (reason.startsWith('protocol error') || reason.startsWith('framing error')) return 'protocol-error';
   if (reason.startsWith('outgoing message of')) return 'message-too-large';
@@ -143,6 +145,7 @@ export function renderMetrics(domains: readonly DomainServer[], proc: ProcessSam
   x.family('pafd_resource_used', 'gauge', 'Resources in use in the domain.');
   domains.forEach((d, i) => {
     for (const r of RESOURCES) x.sample('pafd_resource_used', { domain: labels[i]!, resource: r }, d.directory.limits.count(r));
+    x.sample('pafd_resource_used', { domain: labels[i]!, resource: 'memory' }, d.directory.budget.bytes);
   });
   x.family('pafd_resource_limit', 'gauge', 'Configured resource limits (scope "total": per domain; "user": per user). Absent: unlimited.');
   domains.forEach((d, i) => {
@@ -153,6 +156,8 @@ export function renderMetrics(domains: readonly DomainServer[], proc: ProcessSam
         const limit = set[r];
         if (limit !== undefined) x.sample('pafd_resource_limit', { domain: labels[i]!, scope, resource: r }, limit);
       }
+      const memory = d.directory.budget.limits[scope as 'total' | 'user'];
+      if (memory !== undefined) x.sample('pafd_resource_limit', { domain: labels[i]!, scope, resource: 'memory' }, memory);
     }
   });
   x.family('pafd_user_resource_used', 'gauge', 'Resources in use per user (compare with pafd_resource_limit{scope="user"}).');
@@ -160,6 +165,13 @@ export function renderMetrics(domains: readonly DomainServer[], proc: ProcessSam
     for (const [user, usage] of d.directory.limits.usage()) {
       for (const r of RESOURCES) x.sample('pafd_user_resource_used', { domain: labels[i]!, user, resource: r }, usage[r]);
     }
+    for (const account of d.directory.budget.usage()) {
+      if (account.bytes !== 0) x.sample('pafd_user_resource_used', { domain: labels[i]!, user: account.user, resource: 'memory' }, account.bytes);
+    }
+  });
+  x.family('pafd_memory_charged_bytes', 'gauge', 'Bytes charged to the memory budget (resource "memory") by what they hold.');
+  domains.forEach((d, i) => {
+    for (const kind of CHARGE_KINDS) x.sample('pafd_memory_charged_bytes', { domain: labels[i]!, kind }, d.directory.budget.byKind[kind]);
   });
 
   for (const [name, help, value] of DOMAIN_COUNTERS) {

@@ -13,6 +13,7 @@
 // or removed, the metrics endpoint. Those are reported and left as they
 // are; domains whose socket list changed keep all their old settings.
 
+import { memoryLimitsOf } from './memory';
 import type { DomainConfig, ServerConfig, SocketConfig } from '../config/config';
 import type { LogOutputs } from './log-outputs';
 import type { TlsReloadable } from '../transport/tls';
@@ -162,6 +163,8 @@ export function reloadServer(server: PathfinderServer, next: ServerConfig, outpu
     s.limits = { total: { ...resources.total }, user: { ...resources.user } };
     domain.directory.limits.total = s.limits.total;
     domain.directory.limits.user = s.limits.user;
+    s.memory = memoryLimitsOf(resources, server.domains.length);
+    domain.directory.budget.limits = s.memory;
     if (domain === server.domains[0]) report.changes.push(`resource limits ${JSON.stringify(resources)}`);
   }
   if (!sameJson(outputs.current, next.log)) report.changes.push('log settings');

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger';
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../protocol/schema';
 import { DomainServer } from './domain';
 import { MetricsEndpoint } from './metrics';
+import { memoryLimitsOf } from './memory';
 
 export const SERVER_VERSION = '0.1.0';
 /** Every version from MIN_PROTOCOL_VERSION to MAX_PROTOCOL_VERSION, for `pafd -v`. */
@@ -33,6 +34,7 @@ export class PathfinderServer {
       protocolVersion: { ...d.protocolVersion },
       idle: { ...d.idle },
       limits: { total: { ...config.resources.total }, user: { ...config.resources.user } },
+      memory: memoryLimitsOf(config.resources, config.domains.length),
     }, clock, log));
     this.metricsConfig = config.metrics;
   }

@@ -56,6 +56,7 @@ export class FramedConnection implements MessageConnection {
   onMessage: (payload: Buffer) => void = () => {};
   onClose: (reason: string | undefined) => void = () => {};
   onDrain: () => void = () => {};
+  onInput: () => void = () => {};
   private readonly decoder: FrameDecoder;
   /** Messages not yet handed to the socket (from pendingHead on), and their framed size. */
   private pending: string[] = [];
@@ -88,7 +89,9 @@ export class FramedConnection implements MessageConnection {
         this.decoder.push(chunk);
       } catch (err) {
         this.close(`framing error: ${(err as Error).message}`);
+        return;
       }
+      if (!this.closed && this.decoder.pending > 0) this.onInput();
     });
     socket.on('drain', () => { this.flush(); this.onDrain(); });
     socket.on('error', (err) => { this.closeReason ??= `transport error: ${err.message}`; });
@@ -107,6 +110,8 @@ export class FramedConnection implements MessageConnection {
   }
 
   get queuedBytes(): number { return this.socket.writableLength + this.pendingBytes; }
+
+  get bufferedInput(): number { return this.decoder.pending; }
 
   send(message: string): void {
     if (this.closed || this.socket.destroyed) return;

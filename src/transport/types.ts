@@ -12,8 +12,12 @@ export interface MessageConnection {
    * (the TLS handshake), counted into the handshake deadline; absent = 0.
    */
   readonly setupSeconds?: number;
-  /** Bytes queued for output and not yet handed to the kernel. */
+  /** Bytes (UTF-8, as sent) queued for output and not yet handed to the kernel. */
   readonly queuedBytes: number;
+  /** Bytes received and held until they make up a whole message (0 where the kernel frames). */
+  readonly bufferedInput: number;
+  /** Called after received bytes were buffered without completing a message (memory accounting). */
+  onInput: () => void;
   /** Installed by the server before any message is delivered. */
   onMessage: (payload: Buffer) => void;
   /** Called once when the connection is gone, for whatever reason. */

@@ -91,9 +91,12 @@ export class UxConnection implements MessageConnection {
   onMessage: (payload: Buffer) => void = () => {};
   onClose: (reason: string | undefined) => void = () => {};
   onDrain: () => void = () => {};
+  /** Never called: the kernel delivers whole packets, nothing is held here. */
+  onInput: () => void = () => {};
+  readonly bufferedInput = 0;
   /** Messages sent during the current event-loop job; they leave together (sendmmsg). */
   private pending: string[] = [];
-  /** Size of `pending` in UTF-16 units: a cheap stand-in for bytes, good enough for flow control. */
+  /** UTF-8 bytes of `pending` (what the memory budget and the output caps count). */
   private pendingSize = 0;
   private flushScheduled = false;
   private closed = false;
@@ -125,14 +128,15 @@ export class UxConnection implements MessageConnection {
     if (this.closed) return;
     // As for tcp: a message no XCM peer can receive closes the connection
     // here rather than throwing into the code that produced it.
-    if (message.length * 3 > MAX_MESSAGE && Buffer.byteLength(message) > MAX_MESSAGE) {
-      this.close(`outgoing message of ${Buffer.byteLength(message)} bytes exceeds the transport limit`);
+    const bytes = Buffer.byteLength(message);
+    if (bytes > MAX_MESSAGE) {
+      this.close(`outgoing message of ${bytes} bytes exceeds the transport limit`);
       return;
     }
     // An empty packet reads as end-of-connection on the other side: never send one.
-    if (message.length === 0) return;
+    if (bytes === 0) return;
     this.pending.push(message);
-    this.pendingSize += message.length;
+    this.pendingSize += bytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flushPending);

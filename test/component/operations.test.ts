@@ -390,7 +390,7 @@ t('metrics: GET /metrics returns counters matching what the clients did', async 
   - name: m
     sockets: [${ANY_TCP}]
 resources:
-  user: {services: 10}
+  user: {services: 10, memory: 2M}
 metrics: {address: 127.0.0.1:0}
 `);
   const pafd = await startPafd(['-f', configFile]);
@@ -427,6 +427,13 @@ metrics: {address: 127.0.0.1:0}
     assert.is(sample(m, 'pafd_user_resource_used{domain="m",user="ip:127.0.0.1",resource="clients"}'), 2);
     assert.is(sample(m, 'pafd_resource_limit{domain="m",scope="user",resource="services"}'), 10);
     assert.not.ok(m.has('pafd_resource_limit{domain="m",scope="total",resource="services"}'), 'no sample for an unlimited resource');
+    // The memory budget: configured per user, derived from the heap for the domain; charged bytes by kind.
+    assert.is(sample(m, 'pafd_resource_limit{domain="m",scope="user",resource="memory"}'), 2 << 20);
+    assert.ok(sample(m, 'pafd_resource_limit{domain="m",scope="total",resource="memory"}') > 0);
+    const charged = sample(m, 'pafd_memory_charged_bytes{domain="m",kind="services"}') + sample(m, 'pafd_memory_charged_bytes{domain="m",kind="subscriptions"}');
+    assert.ok(sample(m, 'pafd_memory_charged_bytes{domain="m",kind="services"}') > 3 * 512, 'three services charged');
+    assert.is(sample(m, 'pafd_resource_used{domain="m",resource="memory"}'), charged + sample(m, 'pafd_memory_charged_bytes{domain="m",kind="buffers"}'));
+    assert.is(sample(m, 'pafd_user_resource_used{domain="m",user="ip:127.0.0.1",resource="memory"}'), sample(m, 'pafd_resource_used{domain="m",resource="memory"}'));
     assert.ok(sample(m, 'pafd_event_loop_lag_seconds_count') >= 0);
     assert.ok(sample(m, 'pafd_event_loop_lag_seconds_bucket{le="+Inf"}') === sample(m, 'pafd_event_loop_lag_seconds_count'));
     assert.ok(sample(m, 'process_resident_memory_bytes') > 0);

@@ -5,12 +5,17 @@
 // sampler and raw TCP sockets for hostile input.
 
 import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { JsonObject, JsonValue } from '../../src/protocol/json';
 import { decodeUtf8, parseJson, stringifyJson } from '../../src/protocol/json';
 import { connect } from '../../src/transport/connect';
 import type { MessageConnection } from '../../src/transport/types';
+import { FrameDecoder } from '../../src/transport/framing';
+import { startPafd } from '../helpers/pafd';
+import type { Pafd } from '../helpers/pafd';
+import { WireClient } from '../helpers/wire';
 
 export type Msg = JsonObject;
 
@@ -60,9 +65,19 @@ export class RssSampler {
   readonly samples: { atMs: number; bytes: number }[] = [];
   private readonly timer: NodeJS.Timeout;
 
+  /** The process went away while sampled (it crashed): sampling stopped, the test's liveness check reports it. */
+  lost = false;
+
   constructor(private readonly pid: number, periodMs = 200) {
     this.sample();
-    this.timer = setInterval(() => this.sample(), periodMs);
+    this.timer = setInterval(() => {
+      try {
+        this.sample();
+      } catch {
+        this.lost = true;
+        this.stop();
+      }
+    }, periodMs);
   }
 
   sample(): number {
@@ -309,7 +324,7 @@ export class ThreadProbe {
   private readonly worker: Worker;
   private readonly stopped: Promise<void>;
 
-  /** localAddress: the source address to connect from (another user), e.g. 127.0.0.2. */
+  /** `localAddress`: the loopback source (the probe's user), e.g. 127.0.0.2; default the kernel's choice. */
   constructor(address: string, clientId: bigint, gapMs = 10, localAddress?: string) {
     const { host, port } = tcpHostPort(address);
     this.worker = new Worker(PROBE_THREAD_SOURCE, { eval: true, workerData: { host, port, gapMs, clientId: String(clientId), localAddress } });
@@ -334,4 +349,131 @@ export class ThreadProbe {
   summary(): string {
     return `ping p99 ${this.p99.toFixed(1)} ms, max ${this.max.toFixed(1)} ms over ${this.rtts.length}`;
   }
+}
+
+// ------------------------------------------------ attacks on a board
+// Shared by the attack scenarios of test/reliability/budgets.test.ts
+// (issue 12): pafd started as a board runs it, a bystander of another
+// user that must keep being served, and a pipelining raw client.
+
+/** The unit's MemoryMax on the small boards (build/release.mjs): what pafd's RSS must stay under. */
+export const BOARD_MEMORY_MAX = 160 * MiB;
+
+/** NODE_OPTIONS of a board target (targets/<target>.env). */
+export function boardNodeOptions(target: string): string {
+  const env = readFileSync(join(process.cwd(), 'targets', `${target}.env`), 'utf8');
+  const m = /^NODE_OPTIONS="([^"]*)"$/m.exec(env);
+  if (!m) throw new Error(`targets/${target}.env sets no NODE_OPTIONS`);
+  return m[1]!;
+}
+
+/** The `resources` section of a board target's configuration, as written there. */
+export function boardResources(target: string): string {
+  const yaml = readFileSync(join(process.cwd(), 'targets', `${target}.yaml`), 'utf8');
+  const m = /^resources:\n(?:(?:[ #].*)?\n)*/m.exec(yaml);
+  if (!m) throw new Error(`targets/${target}.yaml has no resources section`);
+  return m[0];
+}
+
+/**
+ * pafd with a board's heap flags and resource limits (its sockets replaced
+ * by tcp on loopback, logging to the console at info level).
+ */
+export function startBoardPafd(target: string): Promise<Pafd> {
+  const config = `domains:\n  - name: board\n    sockets: [tcp:127.0.0.1:0]\n${boardResources(target)}`;
+  return startPafd(['-s', '-n', '-l', 'info'], { bare: true, config, env: { NODE_OPTIONS: boardNodeOptions(target) } });
+}
+
+/** Loopback source of the bystander: another tcp user than the attacker's 127.0.0.1. */
+export const BYSTANDER_HOST = '127.0.0.2';
+
+/**
+ * A client of another user gets through a whole session: hello, publish
+ * (complete), subscribe to its service (accept, then the service
+ * appears), ping (complete). Throws on anything else; returns the time it
+ * took.
+ */
+export async function bystanderRoundTrip(address: string, serviceId: bigint): Promise<number> {
+  const t0 = nowMs();
+  const c = await WireClient.open(address, { user: 0, max: 2 });
+  try {
+    const props: JsonObject = Object.create(null);
+    props['name'] = ['bystander'];
+    props['id'] = [serviceId];
+    const published = await c.request('publish', { 'service-id': serviceId, generation: 1n, 'service-props': props, ttl: 30n }, 10_000);
+    if (published['msg-type'] !== 'complete') throw new Error(`bystander publish: ${stringifyJson(published)}`);
+    const { ta, reply } = await c.subscribe(serviceId, `(&(name=bystander)(id=${serviceId}))`);
+    if (reply['msg-type'] !== 'accept') throw new Error(`bystander subscribe: ${stringifyJson(reply)}`);
+    const note = await c.nextOf(ta, 10_000);
+    if (note['match-type'] !== 'appeared' || note['service-id'] !== serviceId) throw new Error(`bystander notification: ${stringifyJson(note)}`);
+    const pong = await c.request('ping', {}, 10_000);
+    if (pong['msg-type'] !== 'complete') throw new Error(`bystander ping: ${stringifyJson(pong)}`);
+  } finally {
+    c.close();
+  }
+  return nowMs() - t0;
+}
+
+/**
+ * A hostile client that pipelines requests over a raw tcp socket (from
+ * 127.0.0.1) as fast as the socket takes them, and tallies the replies:
+ * the first reply of every transaction, by msg-type and fail-reason.
+ */
+export class Pipeliner {
+  readonly tally = new Map<string, number>();
+  replies = 0;
+  private readonly waiters: { count: number; resolve: () => void }[] = [];
+  private readonly answered = new Set<string>();
+  closed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    const decoder = new FrameDecoder((payload) => this.reply(parseJson(decodeUtf8(payload)) as Msg));
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    socket.on('close', () => { this.closed = true; for (const w of this.waiters) w.resolve(); });
+    socket.on('error', () => {});
+  }
+
+  /** Connects from 127.0.0.1 and completes a v2 hello. */
+  static async open(address: string, clientId: bigint): Promise<Pipeliner> {
+    const p = new Pipeliner(await rawSocket(address));
+    await p.send([`{"ta-cmd":"hello","ta-id":0,"msg-type":"request","client-id":${clientId},"protocol-minimum-version":2,"protocol-maximum-version":2}`]);
+    await p.repliesReach(1, 5000);
+    if (p.tally.get('complete') !== 1) throw new Error(`hello failed: ${[...p.tally]}`);
+    p.tally.clear();
+    p.replies = 0;
+    return p;
+  }
+
+  private reply(m: Msg): void {
+    const key = `${m['ta-cmd']}:${m['ta-id']}`;
+    if (this.answered.has(key)) return;   // notifications after an accept
+    this.answered.add(key);
+    const type = m['msg-type'] === 'fail' ? `fail:${m['fail-reason']}` : String(m['msg-type']);
+    this.tally.set(type, (this.tally.get(type) ?? 0) + 1);
+    this.replies++;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.replies >= this.waiters[i]!.count) { this.waiters[i]!.resolve(); this.waiters.splice(i, 1); }
+    }
+  }
+
+  /** Writes the messages back to back, waiting only when the socket is full. */
+  async send(messages: Iterable<string>): Promise<void> {
+    for (const text of messages) {
+      if (this.closed) return;
+      if (!this.socket.write(frame(text))) await new Promise((resolve) => this.socket.once('drain', resolve));
+    }
+  }
+
+  /** Resolves once `count` transactions have their first reply (or the connection closed). */
+  repliesReach(count: number, timeoutMs: number): Promise<void> {
+    if (this.replies >= count || this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.replies} of ${count} replies within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
+
+  count(type: string): number { return this.tally.get(type) ?? 0; }
+
+  close(): void { this.socket.destroy(); }
 }

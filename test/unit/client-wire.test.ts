@@ -25,6 +25,8 @@ class FakeConnection implements MessageConnection {
   readonly remoteAddress = 'tcp:127.0.0.1:4711';
   readonly user = 'ip:127.0.0.1';
   readonly queuedBytes = 0;
+  readonly bufferedInput = 0;
+  onInput: () => void = () => {};
   onMessage: (payload: Buffer) => void = () => {};
   onClose: (reason: string | undefined) => void = () => {};
   onDrain: () => void = () => {};

@@ -246,6 +246,19 @@ test('resources', () => {
   assert.equal(c.resources, { total: { clients: 0 }, user: { subscriptions: 7 } });
 });
 
+test('resources: memory budgets in bytes or with a K/M/G unit', () => {
+  const c = parseConfigText('resources:\n  total: {memory: 24M, clients: 5}\n  user: {memory: 1048576}\n', SRC);
+  assert.equal(c.resources, { total: { clients: 5, memory: 24 << 20 }, user: { memory: 1 << 20 } });
+  assert.is(parseConfigText('resources:\n  user: {memory: 512KiB}\n', SRC).resources.user.memory, 512 << 10);
+  assert.is(parseConfigText('resources:\n  user: {memory: 1G}\n', SRC).resources.user.memory, 1 << 30);
+  assert.is(parseConfigText('resources:\n  user: {memory: 0}\n', SRC).resources.user.memory, 0);
+  rejects('resources:\n  total: {memory: 24X}\n', 'resources.total.memory: invalid memory size "24X"', 'e.g. 24M');
+  rejects('resources:\n  total: {memory: 1.5M}\n', 'resources.total.memory: invalid memory size');
+  rejects('resources:\n  total: {memory: -1}\n', 'resources.total.memory: invalid memory size');
+  rejects('resources:\n  user: {memory: yes}\n', 'resources.user.memory: invalid memory size a boolean');
+  rejects(`resources:\n  user: {memory: "${'9'.repeat(100)}"}\n`, 'resources.user.memory: invalid memory size a string');
+});
+
 test('filter and facility must be known', () => {
   const m = rejects('log:\n  filter: verbose\n', 'log.filter: unknown log level "verbose"', 'debug, info, warning, error, critical');
   assert.ok(m.length > 0);

@@ -36,7 +36,8 @@ export function handleHello(client: ClientConnection, msg: Message): void {
   // Step 6: register the client id in the domain.
   const result = domain.directory.register(session, clientId);
   if (!result.ok) {
-    client.logRequest('info', 'hello', `hello failed: ${result.reason}`);
+    const why = result.reason === 'insufficient-resources' ? ` (${domain.directory.refusal})` : '';
+    client.logRequest('info', 'hello', `hello failed: ${result.reason}${why}`);
     if (result.existing) domain.liveness.probe(result.existing);
     return fail(result.reason);
   }
