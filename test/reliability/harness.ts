@@ -8,6 +8,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
+import { parse } from 'yaml';
 import type { JsonObject, JsonValue } from '../../src/protocol/json';
 import { decodeUtf8, parseJson, stringifyJson } from '../../src/protocol/json';
 import { connect } from '../../src/transport/connect';
@@ -15,6 +16,7 @@ import type { MessageConnection } from '../../src/transport/types';
 import { FrameDecoder } from '../../src/transport/framing';
 import { startPafd } from '../helpers/pafd';
 import type { Pafd } from '../helpers/pafd';
+import { tcpUserHost } from '../helpers/transport';
 import { WireClient } from '../helpers/wire';
 
 export type Msg = JsonObject;
@@ -58,6 +60,13 @@ export function rss(pid: number): number {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for process ${pid}`);
   return Number(m[1]) * 1024;
+}
+
+/** CPU seconds (user + system) a process used so far (/proc/<pid>/stat, 100 ticks a second). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Samples a process's RSS at a fixed period until stopped. */
@@ -353,8 +362,9 @@ export class ThreadProbe {
 
 // ------------------------------------------------ attacks on a board
 // Shared by the attack scenarios of test/reliability/budgets.test.ts
-// (issue 12): pafd started as a board runs it, a bystander of another
-// user that must keep being served, and a pipelining raw client.
+// (issue 12): pafd started as a board runs it (heap flags, limits), a
+// bystander of another user that must keep being served, and a
+// pipelining raw client.
 
 /** The unit's MemoryMax on the small boards (build/release.mjs): what pafd's RSS must stay under. */
 export const BOARD_MEMORY_MAX = 160 * MiB;
@@ -375,6 +385,12 @@ export function boardResources(target: string): string {
   return m[0];
 }
 
+/** The client limits of a board target's configuration (its `resources` section). */
+export function boardClientLimits(target: string): { user: number; total: number } {
+  const { resources } = parse(boardResources(target)) as { resources: { user: { clients: number }; total: { clients: number } } };
+  return { user: resources.user.clients, total: resources.total.clients };
+}
+
 /**
  * pafd with a board's heap flags and resource limits (its sockets replaced
  * by tcp on loopback, logging to the console at info level).
@@ -384,8 +400,11 @@ export function startBoardPafd(target: string): Promise<Pafd> {
   return startPafd(['-s', '-n', '-l', 'info'], { bare: true, config, env: { NODE_OPTIONS: boardNodeOptions(target) } });
 }
 
+/** The bystander's user in test/helpers/transport.ts terms (WireClient `user`). */
+export const BYSTANDER_USER = 0;
+
 /** Loopback source of the bystander: another tcp user than the attacker's 127.0.0.1. */
-export const BYSTANDER_HOST = '127.0.0.2';
+export const BYSTANDER_HOST = tcpUserHost(BYSTANDER_USER);
 
 /**
  * A client of another user gets through a whole session: hello, publish
@@ -395,7 +414,7 @@ export const BYSTANDER_HOST = '127.0.0.2';
  */
 export async function bystanderRoundTrip(address: string, serviceId: bigint): Promise<number> {
   const t0 = nowMs();
-  const c = await WireClient.open(address, { user: 0, max: 2 });
+  const c = await WireClient.open(address, { user: BYSTANDER_USER, max: 2 });
   try {
     const props: JsonObject = Object.create(null);
     props['name'] = ['bystander'];
