@@ -13,7 +13,6 @@
 // Users are tcp source addresses (§8.1: user ip:<address>), as
 // test/helpers/transport.ts gives them.
 
-import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringifyJson } from '../../src/protocol/json';
@@ -28,7 +27,7 @@ import { tcpUserHost } from '../helpers/transport';
 import { WireClient, randomId } from '../helpers/wire';
 import type { Msg } from '../helpers/wire';
 import {
-  MiB, Peer, RssSampler, ThreadProbe, alive, figure, load, mib, nowMs, pace, percentile,
+  MiB, Peer, RssSampler, ThreadProbe, alive, cpuSeconds, figure, load, mib, nowMs, pace, percentile,
 } from './harness';
 
 /**
@@ -106,17 +105,6 @@ async function within<T>(p: Promise<T>, timeoutMs: number, what: string): Promis
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** USER_HZ of Linux's /proc files. */
-const CLOCK_TICKS_PER_S = 100;
-
-/** CPU time (user + system) a process has used so far, in seconds (/proc/<pid>/stat). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 /** Stops a ping probe once, also when a test ends early (its worker thread would keep the process alive). */

@@ -62,11 +62,15 @@ export function rss(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** CPU seconds (user + system) a process used so far (/proc/<pid>/stat, 100 ticks a second). */
+/** USER_HZ of Linux's /proc files. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (user + system) a process has used so far, in seconds (/proc/<pid>/stat). */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 /** Samples a process's RSS at a fixed period until stopped. */
