@@ -17,9 +17,12 @@ const DURATION_MS = load(20_000, 600_000);
  * Long form: 1 MiB/min over 10 min at ~14,000 operations/s would be a leak
  * of under 1.2 bytes per operation (measured: -0.11 and +0.14 MiB/min).
  * Short form: 20 s is too short to tell a slow leak from the heap's own
- * breathing (measured -9 MiB/min), so only a gross leak fails it.
+ * breathing (measured -9 MiB/min alone, 89 MiB/min once inside a loaded
+ * `npm test`, where the heap is still growing to its steady ~90 MiB), so
+ * only a gross leak fails it: 1 KiB per operation at the short form's
+ * 3,000+ operations/s would be over 170 MiB/min.
  */
-const MAX_SLOPE_MIB_PER_MIN = load(60, 1);
+const MAX_SLOPE_MIB_PER_MIN = load(150, 1);
 const PUBLISHERS = 4;
 const SUBSCRIBERS = 3;
 /** Services per publisher the churn hovers around. */
