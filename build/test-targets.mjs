@@ -438,7 +438,7 @@ async function runInitScript(board, prefix) {
       writeFileSync(configFile, testConfig(board, held.port, `paf-init-test-${process.pid}-busy`, uxfPath));
       const busyStart = run('start');
       await held.close();
-      check(busyStart.status === 1 && /FAILED/.test(busyStart.stdout) && /pafd: cannot start: .*EADDRINUSE/.test(busyStart.stderr),
+      check(busyStart.status === 1 && /FAILED/.test(busyStart.stdout) && /pafd: (ERROR:pafd:)?cannot start: .*EADDRINUSE/.test(busyStart.stderr),
         `${what} start with its port in use -> 1 with pafd's line`, said(busyStart));
       writeFileSync(pidFile, '2147483646\n');
       const stale = run('status');
