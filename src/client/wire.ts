@@ -23,23 +23,37 @@ import type { PropsInput } from './props-input';
 import { normalizeProps } from './props-input';
 
 /**
- * `pending`, or a rejection with `error()` as soon as `signal` fires; what
- * `pending` delivers after that is handed to `dispose` (a connection that
- * completes after its caller gave up is closed, not leaked).
+ * `pending`, unless the cancel that `arm` sets up fires first: then the
+ * result rejects with that error, and what `pending` delivers later is
+ * handed to `dispose` (a connection that completes after its caller gave
+ * up is closed, not leaked). `arm` returns what disarms the cancel.
  */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, dispose: (value: T) => void, error: () => Error): Promise<T> {
-  if (signal === undefined) return pending;
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(error());
-    if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
-    pending.then((value) => {
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) dispose(value); else resolve(value);
-    }, (err) => {
-      signal.removeEventListener('abort', onAbort);
+function unlessCancelled<T>(pending: Promise<T>, arm: (cancel: (err: Error) => void) => () => void, dispose: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let cancelled = false;
+    const disarm = arm((err) => {
+      if (cancelled) return;
+      cancelled = true;
       reject(err);
     });
+    pending.then((value) => {
+      disarm();
+      if (cancelled) dispose(value); else resolve(value);
+    }, (err: unknown) => {
+      disarm();
+      if (!cancelled) reject(err);
+    });
   });
+}
+
+/** `pending`, or a rejection with `error()` as soon as `signal` fires (see unlessCancelled). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, dispose: (value: T) => void, error: () => Error): Promise<T> {
+  if (signal === undefined) return pending;
+  return unlessCancelled(pending, (cancel) => {
+    const onAbort = (): void => cancel(error());
+    if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  }, dispose);
 }
 
 /** Ids drawn per refill of the random pool: one getrandom call serves this many. */
@@ -176,27 +190,16 @@ export class TimeoutError extends Error {
 }
 
 /**
- * `promise`, or a TimeoutError after `ms` (no limit when undefined).
- * What the promise yields after the deadline is handed to `late` (to
- * close a connection nobody will use).
+ * `promise`, or a TimeoutError after `ms` (no limit when undefined); what
+ * the promise yields after the deadline is handed to `late` (see
+ * unlessCancelled).
  */
 function within<T>(promise: Promise<T>, ms: number | undefined, what: string, late: (value: T) => void = () => {}): Promise<T> {
   if (ms === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    let expired = false;
-    const timer = setTimeout(() => {
-      expired = true;
-      reject(new TimeoutError(`${what} took longer than ${ms / 1000} s`));
-    }, ms);
-    promise.then((value) => {
-      clearTimeout(timer);
-      if (expired) late(value);
-      else resolve(value);
-    }, (err: unknown) => {
-      clearTimeout(timer);
-      if (!expired) reject(err);
-    });
-  });
+  return unlessCancelled(promise, (cancel) => {
+    const timer = setTimeout(() => cancel(new TimeoutError(`${what} took longer than ${ms / 1000} s`)), ms);
+    return () => clearTimeout(timer);
+  }, late);
 }
 
 /** Events of a WireClient. */

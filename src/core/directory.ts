@@ -319,7 +319,7 @@ export class Directory {
       + MAX_BYTES_PER_NAME * size.names + MAX_BYTES_PER_VALUE * size.values;
     if (bound <= MAX_NOTIFICATION_BYTES) return false;
     const json = encodeProps(props);
-    if (NOTIFICATION_OVERHEAD_BYTES + utf8Length(json) > MAX_NOTIFICATION_BYTES) return true;
+    if (NOTIFICATION_OVERHEAD_BYTES + Buffer.byteLength(json) > MAX_NOTIFICATION_BYTES) return true;
     this.checkedJson = json;
     return false;
   }
@@ -484,17 +484,4 @@ export class Directory {
     if (s.orphanSince !== undefined) body += `,"orphan-since":${encodeWallTime(s.orphanSince)}`;
     return body;
   }
-}
-
-/** UTF-8 length of a string without encoding it. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 2; i++; }
-    else n += 2;
-  }
-  return n;
 }

@@ -55,18 +55,6 @@ function hasCWhitespace(s: string): boolean {
   return false;
 }
 
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
-    else n += 3;
-  }
-  return n;
-}
-
 /**
  * strtol() followed by XCM's "whole string consumed" and range checks:
  * optional sign, decimal digits, any number of leading zeros. The empty
@@ -185,7 +173,7 @@ export function parseAddress(text: string): Address {
   const rest = text.slice(colon + 1);
   if (LOCAL_TRANSPORTS.has(transport)) {
     if (rest.length === 0) fail(text, 'empty socket name');
-    if (utf8Length(rest) > MAX_UX_NAME_BYTES) fail(text, `socket name longer than ${MAX_UX_NAME_BYTES} bytes`);
+    if (Buffer.byteLength(rest) > MAX_UX_NAME_BYTES) fail(text, `socket name longer than ${MAX_UX_NAME_BYTES} bytes`);
     return { transport: transport as 'ux' | 'uxf', name: rest };
   }
   if (!IP_TRANSPORTS.has(transport)) {
