@@ -25,16 +25,31 @@ const IS_ROOT = process.getuid?.() === 0;
 /** Two unprivileged uids (and gids of the same number) that own nothing on the machine. */
 const UID_A = 47101, UID_B = 47102;
 
-/** A python3 SEQPACKET client bound to `peerName` (abstract) that says hello and leaves. */
-const EVIL_PEER = `
+/**
+ * A python3 SEQPACKET client bound to an abstract name (argv 1) that says
+ * hello to argv 2. Without argv 3 it prints the reply and leaves; with a
+ * filter there (the lingering form, protocol version 2 so that it is
+ * never idled out) it subscribes with it, prints "ready" and stays until
+ * its stdin closes.
+ */
+const PEER = `
 import json, socket, sys
+lingering = len(sys.argv) > 3
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.bind(b"\\0" + sys.argv[1].encode())
 s.connect(b"\\0" + sys.argv[2].encode())
-s.send(json.dumps({"ta-cmd": "hello", "ta-id": 1, "msg-type": "request", "client-id": 4711,
-                   "protocol-minimum-version": 2, "protocol-maximum-version": 3}).encode())
-print(s.recv(65536).decode())
-s.close()
+s.send(json.dumps({"ta-cmd": "hello", "ta-id": 1, "msg-type": "request", "client-id": 4712 if lingering else 4711,
+                   "protocol-minimum-version": 2, "protocol-maximum-version": 2 if lingering else 3}).encode())
+reply = s.recv(65536).decode()
+if not lingering:
+    print(reply)
+    s.close()
+    sys.exit(0)
+s.send(json.dumps({"ta-cmd": "subscribe", "ta-id": 2, "msg-type": "request", "subscription-id": 77,
+                   "filter": sys.argv[3]}).encode())
+s.recv(65536)
+print("ready", flush=True)
+sys.stdin.read()
 `;
 
 t('a ux peer name with a newline and an escape sequence gives one escaped line per event', async () => {
@@ -42,7 +57,7 @@ t('a ux peer name with a newline and an escape sequence gives one escaped line p
   const pafd = await startPafd([server]);
   try {
     const peer = `evil\nCRITICAL:pafd:forged\x1b[2J`;
-    const r = spawnSync('python3', ['-c', EVIL_PEER, peer, server.slice('ux:'.length)], { encoding: 'utf8' });
+    const r = spawnSync('python3', ['-c', PEER, peer, server.slice('ux:'.length)], { encoding: 'utf8' });
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, /"complete"/, 'the hello completed');
     await pafd.waitForLog(/disconnected/);
@@ -100,26 +115,10 @@ t('a log line keeps at most 200 characters of an unknown field name and says how
   }
 });
 
-/** Like EVIL_PEER, but it also subscribes with `filter` and stays until its stdin closes. */
-const LINGERING_PEER = `
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.bind(b"\\0" + sys.argv[1].encode())
-s.connect(b"\\0" + sys.argv[2].encode())
-s.send(json.dumps({"ta-cmd": "hello", "ta-id": 1, "msg-type": "request", "client-id": 4712,
-                   "protocol-minimum-version": 2, "protocol-maximum-version": 2}).encode())
-s.recv(65536)
-s.send(json.dumps({"ta-cmd": "subscribe", "ta-id": 2, "msg-type": "request", "subscription-id": 77,
-                   "filter": sys.argv[3]}).encode())
-s.recv(65536)
-print("ready", flush=True)
-sys.stdin.read()
-`;
-
 t('pafc escapes control characters in a client address and a filter it got from the server', async () => {
   const server = freshAddress('ux');
   const pafd = await startPafd([server]);
-  const peer = spawn('python3', ['-c', LINGERING_PEER, 'peer\x1b[2J\n', server.slice('ux:'.length), '(name=\x1b]0;owned\x07)'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const peer = spawn('python3', ['-c', PEER, 'peer\x1b[2J\n', server.slice('ux:'.length), '(name=\x1b]0;owned\x07)'], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve, reject) => {
       peer.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
