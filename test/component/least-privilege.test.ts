@@ -8,7 +8,7 @@
 // skipped otherwise).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -173,10 +173,27 @@ t('SIGUSR1 reopens the log file, opens no port and pafd still serves', async () 
   }
 });
 
+let pafcForAnyUid: string | undefined;
+/**
+ * dist/pafc.js and its addon copied where any uid can read them: the
+ * checkout may lie below a directory only root can enter (a CI clone in
+ * `mktemp -d`, mode 0700).
+ */
+function readablePafc(): string {
+  if (pafcForAnyUid !== undefined) return pafcForAnyUid;
+  const dir = tempDir('paf-anyuid-');
+  const nativeDir = join(dir, 'native', process.arch);
+  mkdirSync(nativeDir, { recursive: true });
+  copyFileSync(PAFC, join(dir, 'pafc.js'));
+  copyFileSync(join(process.cwd(), 'dist', 'native', process.arch, 'paf_native.node'), join(nativeDir, 'paf_native.node'));
+  for (const d of [dir, join(dir, 'native'), nativeDir]) chmodSync(d, 0o755);
+  return pafcForAnyUid = join(dir, 'pafc.js');
+}
+
 /** Runs pafc as `uid` with `commands`; resolves with its output. */
 function pafcAs(uid: number, address: string, commands: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [PAFC, '-c', commands, address], {
+    const p = spawn(process.execPath, [readablePafc(), '-c', commands, address], {
       uid, gid: uid, env: { PATH: process.env.PATH, HOME: '/' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
