@@ -32,6 +32,9 @@ export interface JsonObject { [key: string]: JsonValue }
 const ParsedObject = function ParsedObject() {} as unknown as { new (): JsonObject };
 ParsedObject.prototype = Object.create(null);
 
+/** A new empty object of the kind parseJson makes (for readers that build messages themselves). */
+export function newJsonObject(): JsonObject { return new ParsedObject(); }
+
 export class JsonError extends Error {
   override name = 'JsonError';
 }
@@ -41,7 +44,7 @@ const DEFAULT_MAX_DEPTH = 32;
 /** Digits of the longest 64-bit integer (2^64 - 1): the protocol carries nothing longer. */
 export const MAX_INT64_DIGITS = 20;
 /** Integers with at most this many digits are exact as doubles (2^53 ≈ 9.007e15). */
-const SAFE_DIGITS = 15;
+export const SAFE_DIGITS = 15;
 /**
  * Integers below this come from a shared table instead of a new bigint:
  * transaction ids, generations and TTLs are mostly small, and a service
@@ -49,6 +52,12 @@ const SAFE_DIGITS = 15;
  */
 const SMALL_INTEGERS = 1024;
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: SMALL_INTEGERS }, (_, i) => BigInt(i));
+
+/** The bigint of an integer exact as a double (at most SAFE_DIGITS digits), shared when small. */
+export function safeIntegerValue(magnitude: number, negative: boolean): bigint {
+  if (magnitude < SMALL_INTEGERS && !negative) return SMALL_BIGINTS[magnitude]!;
+  return BigInt(negative ? -magnitude : magnitude);
+}
 
 const TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20;
 const QUOTE = 0x22, PLUS = 0x2b, COMMA = 0x2c, MINUS = 0x2d, DOT = 0x2e, SLASH = 0x2f;
@@ -351,10 +360,7 @@ class Parser {
     }
     this.pos = i;
     if (!integral) return Number(t.slice(start, i));
-    if (integerDigits <= SAFE_DIGITS) {
-      if (magnitude < SMALL_INTEGERS && !negative) return SMALL_BIGINTS[magnitude]!;
-      return BigInt(negative ? -magnitude : magnitude);
-    }
+    if (integerDigits <= SAFE_DIGITS) return safeIntegerValue(magnitude, negative);
     if (integerDigits > this.maxIntegerDigits) this.failNumber(start, `integer of ${integerDigits} digits, longer than ${this.maxIntegerDigits}`);
     return BigInt(t.slice(start, i));
   }

@@ -37,15 +37,24 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
-/** Fields are read by wire name, e.g. fields['service-id'] as bigint; the envelope fields are included. */
-export interface Message { cmd: Command; taId: bigint; type: MsgType; fields: JsonObject }
+/**
+ * Fields are read by wire name, e.g. fields['service-id'] as bigint; the
+ * envelope fields are included. A message read by the fast path
+ * (reader.ts) carries its service-props decoded in `props` instead of in
+ * `fields`; validateMessage leaves `props` undefined and the props (if
+ * any) in `fields`.
+ */
+export interface Message { cmd: Command; taId: bigint; type: MsgType; fields: JsonObject; props: ReadProps | undefined }
+
+/** Decoded service-props with the sizes the memory budget charges. */
+export interface ReadProps extends PropsSize { props: Props }
 
 /** 2^63 − 1: upper bound of a uint63 field (ids, generations, TTLs). */
 export const MAX_UINT63 = (1n << 63n) - 1n;
 
-type FieldType = 'string' | 'uint63' | 'number>=0' | 'props';
-interface FieldSpec { readonly type: FieldType; readonly mandatory: boolean }
-interface MessageSpec {
+export type FieldType = 'string' | 'uint63' | 'number>=0' | 'props';
+export interface FieldSpec { readonly type: FieldType; readonly mandatory: boolean }
+export interface MessageSpec {
   readonly fields: ReadonlyMap<string, FieldSpec>;
   readonly mandatory: readonly string[];
 }
@@ -220,7 +229,16 @@ export function validateMessage(value: JsonValue, version: ProtocolVersion, dire
   if (mandatorySeen !== spec.mandatory.length) {
     for (const name of spec.mandatory) if (!(name in value)) throw missing(name, `${cmd} ${type}`);
   }
-  return { cmd: cmd as Command, taId, type: type as MsgType, fields: value };
+  return { cmd: cmd as Command, taId, type: type as MsgType, fields: value, props: undefined };
+}
+
+/**
+ * The field table of a message type of a command, or undefined if the
+ * command or the type does not exist in `version` (the fast reader
+ * builds its masks from these, so that both paths accept the same).
+ */
+export function messageSpec(version: ProtocolVersion, cmd: string, type: string): MessageSpec | undefined {
+  return (version === 3 ? V3_COMMANDS : V2_COMMANDS).get(cmd)?.[type as MsgType];
 }
 
 /**
@@ -301,19 +319,29 @@ class InternTable<T> {
   private readonly table = new Map<string, T>();
   constructor(private readonly make: (key: string) => T) {}
 
-  intern(key: string): T {
+  /** `fresh`: the key is a string of its own already (not a slice of a message), no copy needed. */
+  intern(key: string, fresh = false): T {
     let v = this.table.get(key);
     if (v === undefined) {
       if (this.table.size >= INTERN_CAPACITY) this.table.clear();
+      if (!fresh) key = ownString(key);
       v = this.make(key);
-      this.table.set(ownString(key), v);
+      this.table.set(key, v);
     }
     return v;
   }
 }
 
-const PROP_NAMES = new InternTable<string>(ownString);
-const SINGLE_VALUES = new InternTable<readonly PropValue[]>((v) => [ownString(v)]);
+const PROP_NAMES = new InternTable<string>((name) => name);
+const SINGLE_VALUES = new InternTable<readonly PropValue[]>((v) => [v]);
+
+/**
+ * The shared instance of a prop name, for readers whose strings are
+ * their own already (the fast reader's; decodeProps copies slices first).
+ */
+export function internPropName(name: string): string { return PROP_NAMES.intern(name, true); }
+/** The shared one-element value list of a single string value (a string of its own). */
+export function internSingleValue(value: string): readonly PropValue[] { return SINGLE_VALUES.intern(value, true); }
 
 function checkField(name: string, v: JsonValue, type: FieldType): void {
   switch (type) {

@@ -7,6 +7,7 @@ import { JsonError, MAX_INT64_DIGITS, decodeUtf8, parseJson } from '../protocol/
 import type { Session } from '../core/session';
 import { ProtocolError, validateMessage } from '../protocol/schema';
 import type { Message } from '../protocol/schema';
+import { readRequest } from '../protocol/reader';
 import { encodeFail } from '../protocol/encode';
 import type { MessageConnection } from '../transport/types';
 import type { DomainServer } from './domain';
@@ -215,7 +216,11 @@ export class ClientConnection {
     // Reception time is what `clients` reports as idle; liveness re-arms after the handler.
     if (session.handshaked) session.lastSeen = this.domain.clock.now();
     try {
-      msg = validateMessage(parseJson(decodeUtf8(payload), undefined, MAX_INT64_DIGITS), session.version ?? 2, 'to-server');
+      const version = session.version ?? 2;
+      // The fast path takes what clients normally send; anything else
+      // (and every error) goes the general way (src/protocol/reader.ts).
+      msg = readRequest(payload, version)
+        ?? validateMessage(parseJson(decodeUtf8(payload), undefined, MAX_INT64_DIGITS), version, 'to-server');
       this.dispatch(msg);
     } catch (err) {
       if (err instanceof ProtocolError || err instanceof JsonError) {

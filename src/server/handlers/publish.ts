@@ -15,8 +15,10 @@ export function handlePublish(client: ClientConnection, msg: Message): void {
   const f = msg.fields;
   const id = f['service-id'] as bigint;
   const directory = domain.directory;
-  const reason = directory.publish(
-    session, id, f['generation'] as bigint, decodeProps(f['service-props'] as JsonObject, size), f['ttl'] as bigint, size);
+  // The fast reader has decoded and measured the props already (src/protocol/reader.ts).
+  const read = msg.props;
+  const props = read !== undefined ? read.props : decodeProps(f['service-props'] as JsonObject, size);
+  const reason = directory.publish(session, id, f['generation'] as bigint, props, f['ttl'] as bigint, read ?? size);
   if (reason) {
     const why = reason === 'insufficient-resources' ? ` (${directory.refusal})` : '';
     client.logRequest('info', 'publish', `publish of service 0x${id.toString(16)} failed: ${reason}${why}`);
