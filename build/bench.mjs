@@ -3,7 +3,9 @@
 // spawned here) and, in the same run, against a raw reference server that
 // only frames and answers (build/bench/raw-server.mjs). Prints a table,
 // or one JSON object with --json, and writes a PNG of publish rate and
-// RSS against directory size.
+// RSS against directory size. Beside every RSS figure stands RssAnon,
+// the private anonymous memory (V8 heap, malloc): RSS also counts the
+// node executable's file-backed pages (build/bench/proc-memory.mjs).
 //
 //   node build/bench.mjs [--quick] [--json] [--png <file>] [--pafd <bundle>]
 //                        [--node-flags "<flags>"]
@@ -17,13 +19,14 @@
 // of the output is what is checked). Build first: node build/build.mjs.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { BenchConnection, batched, pingText, pipelined, publishText, subscribeText, unpublishText } from './bench/wire.mjs';
 import { Raster, plotPanel } from './bench/png.mjs';
+import { memoryMiB } from './bench/proc-memory.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -65,11 +68,6 @@ function start(kind, flags = nodeFlags) {
   });
 }
 
-function rssMiB(pid) {
-  const m = /^VmRSS:\s*(\d+)\s*kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]) / 1024;
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const settle = (ms) => new Promise((r) => setTimeout(r, ms));
 let clientIds = 1;
@@ -106,7 +104,7 @@ async function rawBatchMs(server) {
   return { publish, ping };
 }
 
-/** Pipelined publishes (window 1024, one connection) growing the directory in steps; rate and RSS per step. */
+/** Pipelined publishes (window 1024, one connection) growing the directory in steps; rate, RSS and RssAnon per step. */
 async function growth(server, onStep) {
   const [c] = await openClients(server.port, 1);
   // Warm-up outside the figures, the same for both servers: the first
@@ -115,11 +113,11 @@ async function growth(server, onStep) {
   // the directory's size.
   await pipelined(c, SIZES.growthStep, WINDOW, (i, ta) => publishText(ta, 500_000 + i, 0, `warm-${i}`));
   await pipelined(c, SIZES.growthStep, WINDOW, (i, ta) => unpublishText(ta, 500_000 + i));
-  const steps = [{ services: 0, rate: null, rssMiB: rssMiB(server.pid) }];
+  const steps = [{ services: 0, rate: null, ...memoryMiB(server.pid) }];
   for (let n = 0; n < SIZES.growthMax; n += SIZES.growthStep) {
     const ms = await pipelined(c, SIZES.growthStep, WINDOW, (i, ta) => publishText(ta, 1_000_000 + n + i, 0, `service-${n + i}`));
     const services = n + SIZES.growthStep;
-    steps.push({ services, rate: (SIZES.growthStep * 1000) / ms, rssMiB: rssMiB(server.pid) });
+    steps.push({ services, rate: (SIZES.growthStep * 1000) / ms, ...memoryMiB(server.pid) });
     if (onStep) await onStep(services);
   }
   return { steps, conn: c };
@@ -187,18 +185,22 @@ async function heapPerService() {
 
 // ------------------------------------------------------------ the run
 
-/** Idle RSS, then the directory grown in steps, with SIZES.clients extra clients at 10,000 services. */
+/**
+ * Idle memory, then the directory grown in steps, with SIZES.clients extra
+ * clients at 10,000 services. Each memory point (idle, at10k, plusClients,
+ * max) is { rssMiB, rssAnonMiB, rssFileMiB }.
+ */
 async function memoryAndGrowth(kind, flags) {
   const r = {};
   const server = await start(kind, flags);
   await settle(500);
-  r.idleRssMiB = rssMiB(server.pid);
+  r.idle = memoryMiB(server.pid);
   const g = await growth(server, async (services) => {
     if (services !== Math.min(10_000, SIZES.growthMax)) return;
-    r.rss10kMiB = rssMiB(server.pid);
+    r.at10k = memoryMiB(server.pid);
     const clients = await openClients(server.port, SIZES.clients);
     await settle(200);
-    r.rssPlusClientsMiB = rssMiB(server.pid);
+    r.plusClients = memoryMiB(server.pid);
     for (const c of clients) c.close();
     await settle(200);
   });
@@ -206,8 +208,11 @@ async function memoryAndGrowth(kind, flags) {
   r.growth = g.steps;
   const first = g.steps.find((s) => s.services === Math.min(10_000, SIZES.growthMax));
   const last = g.steps[g.steps.length - 1];
-  r.bytesPerServiceRss = last.services > first.services ? ((last.rssMiB - first.rssMiB) * 1048576) / (last.services - first.services) : null;
-  r.rssMaxMiB = last.rssMiB;
+  const slope = (key) => (last.services > first.services && last[key] != null && first[key] != null
+    ? ((last[key] - first[key]) * 1048576) / (last.services - first.services) : null);
+  r.bytesPerServiceRss = slope('rssMiB');
+  r.bytesPerServiceRssAnon = slope('rssAnonMiB');
+  r.max = { rssMiB: last.rssMiB, rssAnonMiB: last.rssAnonMiB, rssFileMiB: last.rssFileMiB };
   server.stop();
   return r;
 }
@@ -262,6 +267,58 @@ const ratio = (a, b) => (a != null && b ? a / b : null);
 const growthRates = ours.growth.filter((s) => s.rate !== null).map((s) => s.rate);
 const rawRates = raw.growth.filter((s) => s.rate !== null).map((s) => s.rate);
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const boardRates = ours.board.growth.filter((x) => x.rate !== null).map((x) => x.rate);
+const rawBoardRates = raw.board.growth.filter((x) => x.rate !== null).map((x) => x.rate);
+
+/** The memory points of one memoryAndGrowth run as JSON fields: RssAnon and RssFile beside each RSS. */
+function memoryFields(m) {
+  return {
+    idleRssMiB: m.idle.rssMiB, idleRssAnonMiB: m.idle.rssAnonMiB, idleRssFileMiB: m.idle.rssFileMiB,
+    rss10kMiB: m.at10k.rssMiB, rssAnon10kMiB: m.at10k.rssAnonMiB, rssFile10kMiB: m.at10k.rssFileMiB,
+    rssPlusClientsMiB: m.plusClients.rssMiB, rssAnonPlusClientsMiB: m.plusClients.rssAnonMiB, rssFilePlusClientsMiB: m.plusClients.rssFileMiB,
+    rssMaxMiB: m.max.rssMiB, rssAnonMaxMiB: m.max.rssAnonMiB, rssFileMaxMiB: m.max.rssFileMiB,
+    bytesPerServiceRss: m.bytesPerServiceRss, bytesPerServiceRssAnon: m.bytesPerServiceRssAnon,
+  };
+}
+/** The same fields of the raw reference, prefixed with `raw` (rawIdleRssMiB, rawRssAnon10kMiB, ...). */
+const rawMemoryFields = (m) => Object.fromEntries(Object.entries(memoryFields(m)).map(([k, v]) => [`raw${k[0].toUpperCase()}${k.slice(1)}`, v]));
+/** pafd/raw of the RSS and RssAnon at each memory point, keys prefixed (e.g. boardIdleRssAnon). */
+function memoryRatios(ours, raw, prefix) {
+  const key = (k) => (prefix ? `${prefix}${k[0].toUpperCase()}${k.slice(1)}` : k);
+  const out = {};
+  for (const [point, rssKey, anonKey] of [
+    ['idle', 'idleRss', 'idleRssAnon'], ['at10k', 'rss10k', 'rssAnon10k'],
+    ['plusClients', 'rssPlusClients', 'rssAnonPlusClients'], ['max', 'rssMax', 'rssAnonMax'],
+  ]) {
+    out[key(rssKey)] = ratio(ours[point].rssMiB, raw[point].rssMiB);
+    out[key(anonKey)] = ratio(ours[point].rssAnonMiB, raw[point].rssAnonMiB);
+  }
+  return out;
+}
+const stormRaw = stormReport.raw ?? {};
+/**
+ * Every pafd/raw ratio of the table: pafd's figure over the raw reference's
+ * in the figure's own unit, so a rate ratio below 1, or a time, memory or
+ * CPU ratio above 1, means pafd is behind the reference. null where a
+ * figure is missing (e.g. RssAnon on a kernel before 4.5).
+ */
+const ratios = {
+  batchPublish: ratio(ours.batch.publish, raw.batch.publish),
+  batchPing: ratio(ours.batch.ping, raw.batch.ping),
+  pipelinedPublishMean: ratio(mean(growthRates), mean(rawRates)),
+  pipelinedPublishSlowestStep: ratio(Math.min(...growthRates), Math.min(...rawRates)),
+  ...memoryRatios(ours, raw, ''),
+  ...memoryRatios(ours.board, raw.board, 'board'),
+  boardPipelinedPublishMean: ratio(mean(boardRates), mean(rawBoardRates)),
+  fanoutP50: ratio(ours.fanout.p50Ms, raw.fanout.p50Ms),
+  ping: ratio(ours.ping.usPerMsg, raw.ping.usPerMsg),
+  stormFullState: ratio(stormReport.fullStateMs, stormRaw.fullStateMs),
+  stormRss: ratio(stormReport.rssMiB, stormRaw.rssMiB),
+  stormRssAnon: ratio(stormReport.rssAnonMiB, stormRaw.rssAnonMiB),
+  reconnectStorm: ratio(stormReport.stormMs, stormRaw.stormMs),
+  stormIdleCpu: ratio(stormReport.idleCpuPercent, stormRaw.idleCpuPercent),
+  stormCpuPerRoundTrip: ratio(stormReport.cpuUsPerTrackQuery, stormRaw.cpuUsPerPing),
+};
 
 const report = {
   schema: 'pafd-bench/1',
@@ -281,25 +338,26 @@ const report = {
     minRate: Math.min(...growthRates), meanRate: mean(growthRates),
     rawMeanRate: mean(rawRates), ratio: ratio(mean(growthRates), mean(rawRates)),
   },
+  // RSS figures in MiB with RssAnon (private anonymous: V8 heap, malloc)
+  // and RssFile (file-backed, mostly the node executable) beside each.
   memory: {
-    idleRssMiB: ours.idleRssMiB, rss10kMiB: ours.rss10kMiB, rssPlusClientsMiB: ours.rssPlusClientsMiB, clients: SIZES.clients,
-    rawIdleRssMiB: raw.idleRssMiB, rawPlusClientsMiB: raw.rssPlusClientsMiB,
-    ratio: ratio(ours.idleRssMiB, raw.idleRssMiB),
-    bytesPerServiceRss: ours.bytesPerServiceRss, heapBytesPerService: heap.bytesPerService, heapBytesPerServiceNotified: heap.bytesPerServiceNotified,
-    rssMaxMiB: ours.rssMaxMiB,
+    ...memoryFields(ours), clients: SIZES.clients,
+    ...rawMemoryFields(raw), rawPlusClientsMiB: raw.plusClients.rssMiB,
+    ratio: ratio(ours.idle.rssMiB, raw.idle.rssMiB),
+    heapBytesPerService: heap.bytesPerService, heapBytesPerServiceNotified: heap.bytesPerServiceNotified,
     // The same scenario with the board targets' heap flags.
     board: {
       nodeFlags: BOARD_NODE_FLAGS.join(' '),
-      idleRssMiB: ours.board.idleRssMiB, rss10kMiB: ours.board.rss10kMiB, rssPlusClientsMiB: ours.board.rssPlusClientsMiB,
-      rssMaxMiB: ours.board.rssMaxMiB, bytesPerServiceRss: ours.board.bytesPerServiceRss,
-      rawIdleRssMiB: raw.board.idleRssMiB, rawRss10kMiB: raw.board.rss10kMiB, rawPlusClientsMiB: raw.board.rssPlusClientsMiB,
-      meanRate: mean(ours.board.growth.filter((x) => x.rate !== null).map((x) => x.rate)),
-      rawMeanRate: mean(raw.board.growth.filter((x) => x.rate !== null).map((x) => x.rate)),
+      ...memoryFields(ours.board),
+      ...rawMemoryFields(raw.board), rawPlusClientsMiB: raw.board.plusClients.rssMiB,
+      meanRate: mean(boardRates),
+      rawMeanRate: mean(rawBoardRates),
     },
   },
   fanout: { subscriptions: SIZES.fanoutSubs, connections: SIZES.fanoutConns, ...ours.fanout, raw: raw.fanout, ratio: ratio(ours.fanout.p50Ms, raw.fanout.p50Ms) },
   ping: { ...ours.ping, raw: raw.ping, ratio: ratio(ours.ping.usPerMsg, raw.ping.usPerMsg) },
   storm: { default: stormReport, board: stormBoard, boardNodeFlags: STORM_BOARD_FLAGS },
+  ratios,
   png: pngPath,
   seconds: (performance.now() - started) / 1000,
 };
@@ -338,42 +396,47 @@ if (asJson) {
 } else {
   const f = (v, d = 3) => (v == null ? '-' : v.toFixed(d));
   const x = (v) => (v == null ? '-' : `${v.toFixed(2)}×`);
+  // Memory cells: "RSS / RssAnon" in MiB, their ratios likewise.
+  const mem = (m) => `${f(m.rssMiB, 1)} / ${f(m.rssAnonMiB, 1)}`;
+  const memX = (rss, anon) => `${x(rss)} / ${x(anon)}`;
+  const at10k = Math.min(10_000, SIZES.growthMax);
   const rows = [
     ['what', 'pafd', 'raw Node', 'ratio', 'goal'],
     ...['subscribe', 'unsubscribe', 'publish', 'unpublish', 'ping'].map((op) => [
       `pafbench ${op} (${SIZES.pafbenchServices} svc, ${SIZES.pafbenchSubs} subs, warm, median of ${SIZES.pafbenchRuns}), ms/op`, f(ours.msPerOp[op]),
       '-', '-', '≤ 0.1']),
-    ...['publish', 'ping'].map((op) => [`batches of 16 ${op}, bench client, ms/op`, f(ours.batch[op]), f(raw.batch[op]), x(ratio(ours.batch[op], raw.batch[op])), '≤ 0.1']),
-    [`pipelined publish 0→${SIZES.growthMax}, mean /s`, f(report.growth.meanRate, 0), f(report.growth.rawMeanRate, 0), x(report.growth.ratio), '≥ 50000, flat'],
-    [`pipelined publish, slowest ${SIZES.growthStep} step /s`, f(report.growth.minRate, 0), f(Math.min(...rawRates), 0), '-', '≥ 50000'],
-    ['idle RSS, MiB', f(ours.idleRssMiB, 1), f(raw.idleRssMiB, 1), x(report.memory.ratio), '≤ 45'],
-    [`RSS with ${Math.min(10_000, SIZES.growthMax)} services, MiB`, f(ours.rss10kMiB, 1), f(raw.rss10kMiB, 1), '-', '≤ 55'],
-    [`… plus ${SIZES.clients} clients, MiB`, f(ours.rssPlusClientsMiB, 1), f(raw.rssPlusClientsMiB, 1), '-', '≤ 60'],
-    ['memory per service (RSS slope), bytes', f(ours.bytesPerServiceRss, 0), '-', '-', '≤ 600'],
-    [`RSS with ${SIZES.growthMax} services, MiB`, f(ours.rssMaxMiB, 1), f(raw.rssMaxMiB, 1), '-', '-'],
-    [`board heap flags (${BOARD_NODE_FLAGS.join(' ')}): idle RSS, MiB`, f(ours.board.idleRssMiB, 1), f(raw.board.idleRssMiB, 1), x(ratio(ours.board.idleRssMiB, raw.board.idleRssMiB)), '≤ 45'],
-    [`… RSS with ${Math.min(10_000, SIZES.growthMax)} services, MiB`, f(ours.board.rss10kMiB, 1), f(raw.board.rss10kMiB, 1), '-', '≤ 55'],
-    [`… plus ${SIZES.clients} clients, MiB`, f(ours.board.rssPlusClientsMiB, 1), f(raw.board.rssPlusClientsMiB, 1), '-', '≤ 60'],
-    [`… RSS with ${SIZES.growthMax} services, MiB`, f(ours.board.rssMaxMiB, 1), f(raw.board.rssMaxMiB, 1), '-', '-'],
-    ['… memory per service (RSS slope), bytes', f(ours.board.bytesPerServiceRss, 0), '-', '-', '≤ 600'],
-    [`… pipelined publish 0→${SIZES.growthMax}, mean /s`, f(report.memory.board.meanRate, 0), f(report.memory.board.rawMeanRate, 0), x(ratio(report.memory.board.meanRate, report.memory.board.rawMeanRate)), '≥ 50000'],
+    ...['publish', 'ping'].map((op) => [`batches of 16 ${op}, bench client, ms/op`, f(ours.batch[op]), f(raw.batch[op]), x(ratios[op === 'publish' ? 'batchPublish' : 'batchPing']), '≤ 0.1']),
+    [`pipelined publish 0→${SIZES.growthMax}, mean /s`, f(report.growth.meanRate, 0), f(report.growth.rawMeanRate, 0), x(ratios.pipelinedPublishMean), '≥ 50000, flat'],
+    [`pipelined publish, slowest ${SIZES.growthStep} step /s`, f(report.growth.minRate, 0), f(Math.min(...rawRates), 0), x(ratios.pipelinedPublishSlowestStep), '≥ 50000'],
+    ['idle RSS / RssAnon, MiB', mem(ours.idle), mem(raw.idle), memX(ratios.idleRss, ratios.idleRssAnon), 'RSS ≤ 45'],
+    [`RSS / RssAnon with ${at10k} services, MiB`, mem(ours.at10k), mem(raw.at10k), memX(ratios.rss10k, ratios.rssAnon10k), 'RSS ≤ 55'],
+    [`… plus ${SIZES.clients} clients, MiB`, mem(ours.plusClients), mem(raw.plusClients), memX(ratios.rssPlusClients, ratios.rssAnonPlusClients), 'RSS ≤ 60'],
+    ['memory per service (RSS / RssAnon slope), bytes', `${f(ours.bytesPerServiceRss, 0)} / ${f(ours.bytesPerServiceRssAnon, 0)}`, `${f(raw.bytesPerServiceRss, 0)} / ${f(raw.bytesPerServiceRssAnon, 0)}`, '-', 'RSS ≤ 600'],
+    [`RSS / RssAnon with ${SIZES.growthMax} services, MiB`, mem(ours.max), mem(raw.max), memX(ratios.rssMax, ratios.rssAnonMax), '-'],
+    [`board heap flags (${BOARD_NODE_FLAGS.join(' ')}): idle RSS / RssAnon, MiB`, mem(ours.board.idle), mem(raw.board.idle), memX(ratios.boardIdleRss, ratios.boardIdleRssAnon), 'RSS ≤ 45'],
+    [`… RSS / RssAnon with ${at10k} services, MiB`, mem(ours.board.at10k), mem(raw.board.at10k), memX(ratios.boardRss10k, ratios.boardRssAnon10k), 'RSS ≤ 55'],
+    [`… plus ${SIZES.clients} clients, MiB`, mem(ours.board.plusClients), mem(raw.board.plusClients), memX(ratios.boardRssPlusClients, ratios.boardRssAnonPlusClients), 'RSS ≤ 60'],
+    [`… RSS / RssAnon with ${SIZES.growthMax} services, MiB`, mem(ours.board.max), mem(raw.board.max), memX(ratios.boardRssMax, ratios.boardRssAnonMax), '-'],
+    ['… memory per service (RSS / RssAnon slope), bytes', `${f(ours.board.bytesPerServiceRss, 0)} / ${f(ours.board.bytesPerServiceRssAnon, 0)}`, `${f(raw.board.bytesPerServiceRss, 0)} / ${f(raw.board.bytesPerServiceRssAnon, 0)}`, '-', 'RSS ≤ 600'],
+    [`… pipelined publish 0→${SIZES.growthMax}, mean /s`, f(report.memory.board.meanRate, 0), f(report.memory.board.rawMeanRate, 0), x(ratios.boardPipelinedPublishMean), '≥ 50000'],
     ['memory per service (core heap, notified), bytes', f(heap.bytesPerServiceNotified, 0), '-', '-', '≤ 600'],
-    [`fan-out ${SIZES.fanoutSubs} subs / ${SIZES.fanoutConns} conns, last notification p50 ms`, f(ours.fanout.p50Ms, 1), f(raw.fanout.p50Ms, 1), x(report.fanout.ratio), '≤ 50'],
+    [`fan-out ${SIZES.fanoutSubs} subs / ${SIZES.fanoutConns} conns, last notification p50 ms`, f(ours.fanout.p50Ms, 1), f(raw.fanout.p50Ms, 1), x(ratios.fanoutP50), '≤ 50'],
     ...stormRows(),
-    ['ping, µs/msg pipelined (1 conn)', f(ours.ping.usPerMsg, 2), f(raw.ping.usPerMsg, 2), x(report.ping.ratio), '≤ 18 (3× XCM tcp)'],
+    ['ping, µs/msg pipelined (1 conn)', f(ours.ping.usPerMsg, 2), f(raw.ping.usPerMsg, 2), x(ratios.ping), '≤ 18 (3× XCM tcp)'],
   ];
   function stormRows() {
     const d = stormReport, b = stormBoard, r = d.raw ?? {};
     const what = `${d.clients} v3 tracking clients, ${d.services} services, ${d.subscriptions} subscriptions`;
     const rows = [
-      [`${what}: full state from first connect, s`, f(d.fullStateMs / 1000, 1), f(r.fullStateMs / 1000, 1), x(ratio(d.fullStateMs, r.fullStateMs)), '-'],
-      ['… RSS at full state / peak, MiB', `${f(d.rssMiB, 0)} / ${f(d.peakRssMiB, 0)}`, `${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}`, x(ratio(d.rssMiB, r.rssMiB)), '≤ 300'],
-      ['… reconnect storm back to full state, s', f(d.stormMs / 1000, 1), f(r.stormMs / 1000, 1), x(ratio(d.stormMs, r.stormMs)), '≤ 30'],
-      [`… idle CPU (track queries ${f(d.trackQueriesPerSec, 0)}/s; raw: as many pings), %`, f(d.idleCpuPercent, 1), f(r.idleCpuPercent, 1), x(ratio(d.idleCpuPercent, r.idleCpuPercent)), '≤ 2'],
+      [`${what}: full state from first connect, s`, f(d.fullStateMs / 1000, 1), f(r.fullStateMs / 1000, 1), x(ratios.stormFullState), '-'],
+      ['… RSS at full state / peak, MiB', `${f(d.rssMiB, 0)} / ${f(d.peakRssMiB, 0)}`, `${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}`, x(ratios.stormRss), '≤ 300'],
+      ['… RssAnon at full state, MiB', f(d.rssAnonMiB, 0), f(r.rssAnonMiB, 0), x(ratios.stormRssAnon), '-'],
+      ['… reconnect storm back to full state, s', f(d.stormMs / 1000, 1), f(r.stormMs / 1000, 1), x(ratios.reconnectStorm), '≤ 30'],
+      [`… idle CPU (track queries ${f(d.trackQueriesPerSec, 0)}/s; raw: as many pings), %`, f(d.idleCpuPercent, 1), f(r.idleCpuPercent, 1), x(ratios.stormIdleCpu), '≤ 2'],
     ];
     if (b) {
       rows.push(
-        [`… with ${STORM_BOARD_FLAGS}: RSS at full state / peak, MiB`, `${f(b.rssMiB, 0)} / ${f(b.peakRssMiB, 0)}`, '-', '-', '≤ 300'],
+        [`… with ${STORM_BOARD_FLAGS}: RSS at full state / peak, RssAnon at full state, MiB`, `${f(b.rssMiB, 0)} / ${f(b.peakRssMiB, 0)}, ${f(b.rssAnonMiB, 0)}`, '-', '-', 'RSS ≤ 300'],
         ['… … storm, s / idle CPU, %', `${f(b.stormMs / 1000, 1)} / ${f(b.idleCpuPercent, 1)}`, '-', '-', '≤ 30 / ≤ 2'],
       );
     }
@@ -382,9 +445,10 @@ if (asJson) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
   const out = [line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)];
-  out.push('', `growth steps (services: pafd /s, raw /s, pafd RSS MiB):`);
+  out.push('', `growth steps (services: pafd /s, raw /s, pafd RSS MiB, pafd RssAnon MiB, raw RSS MiB, raw RssAnon MiB):`);
   for (let i = 1; i < ours.growth.length; i++) {
-    out.push(`  ${ours.growth[i].services}: ${f(ours.growth[i].rate, 0)} ${f(raw.growth[i]?.rate, 0)} ${f(ours.growth[i].rssMiB, 1)}`);
+    const o = ours.growth[i], w = raw.growth[i];
+    out.push(`  ${o.services}: ${f(o.rate, 0)} ${f(w?.rate, 0)} ${f(o.rssMiB, 1)} ${f(o.rssAnonMiB, 1)} ${f(w?.rssMiB, 1)} ${f(w?.rssAnonMiB, 1)}`);
   }
   out.push('', `node flags of both servers: ${nodeFlags.join(' ') || '(none)'}; board rows: ${BOARD_NODE_FLAGS.join(' ')}`, `plot: ${pngPath}`, `${quick ? 'quick' : 'full'} run, ${report.seconds.toFixed(0)} s`);
   process.stdout.write(out.join('\n') + '\n');

@@ -5,7 +5,8 @@
 // measures
 //   1. full state: time from the first connect until every client has
 //      said hello, opened track, published and subscribed (each request
-//      acknowledged by pafd), and pafd's RSS at that point;
+//      acknowledged by pafd), and pafd's RSS and RssAnon (private
+//      anonymous memory, build/bench/proc-memory.mjs) at that point;
 //   2. the reconnect storm: every connection closed at once, every client
 //      back with the same ids (republish, resubscribe); time from the drop
 //      until all is acknowledged again, then checked by a probe client
@@ -37,6 +38,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchConnection } from './wire.mjs';
+import { memoryMiB, statusFieldMiB } from './proc-memory.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -140,12 +142,11 @@ function startServer(kind) {
   });
 }
 
-function procStatus(pid, field) {
-  const m = new RegExp(`^${field}:\\s*(\\d+)\\s*kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]) / 1024;
-}
-const rssMiB = (pid) => procStatus(pid, 'VmRSS');
-const peakRssMiB = (pid) => procStatus(pid, 'VmHWM');
+/**
+ * Peak RSS (VmHWM), kept by the kernel. It has no RssAnon counterpart, so
+ * RssAnon is reported at the moments the RSS is, not at the peak.
+ */
+const peakRssMiB = (pid) => statusFieldMiB(pid, 'VmHWM');
 
 const CLK_TCK = (() => { try { return Number(execSync('getconf CLK_TCK').toString()) || 100; } catch { return 100; } })();
 
@@ -341,7 +342,7 @@ async function measure(kind, clients) {
     phaseCpu.lap();
     r.fullStateMs = await workers.phase('connect', 1, `${kind} connect`, progressCpu);
     r.cpu.connect = phaseCpu.lap();
-    r.rssMiB = rssMiB(server.pid);
+    ({ rssMiB: r.rssMiB, rssAnonMiB: r.rssAnonMiB, rssFileMiB: r.rssFileMiB } = memoryMiB(server.pid));
     r.peakRssAtFullStateMiB = peakRssMiB(server.pid);
     if (kind === 'pafd') {
       r.fullState = await probe(server.port);
@@ -361,7 +362,7 @@ async function measure(kind, clients) {
       r.stormVerifiedMs = performance.now() - stormStart;
       checkFull(r.afterStorm, 'after the storm');
     }
-    r.rssAfterStormMiB = rssMiB(server.pid);
+    ({ rssMiB: r.rssAfterStormMiB, rssAnonMiB: r.rssAnonAfterStormMiB } = memoryMiB(server.pid));
     const drops1 = listenDrops();
     r.listenOverflows = drops1.overflows - drops0.overflows;
     r.listenDrops = drops1.drops - drops0.drops;
@@ -384,7 +385,7 @@ async function measure(kind, clients) {
     r.roundTripsPerSec = r.roundTrips / idle.wall;
     r.cpuUsPerRoundTrip = r.roundTrips > 0 ? (idle.server * 1e6) / r.roundTrips : null;
     r.lostWhileIdle = after.lostConnections - before.lostConnections;
-    r.rssIdleMiB = rssMiB(server.pid);
+    ({ rssMiB: r.rssIdleMiB, rssAnonMiB: r.rssAnonIdleMiB } = memoryMiB(server.pid));
     r.peakRssMiB = peakRssMiB(server.pid);
     r.workerStats = after;
     r.serverCloses = server.closes;
@@ -429,9 +430,14 @@ const report = {
   openFiles: { soft: fds.limit.soft, hard: fds.limit.hard, pafdAtStart: fds.base, clientCapacity: fds.capacity },
   fullStateMs: ours.fullStateMs,
   rssMiB: ours.rssMiB,
+  // Private anonymous memory (V8 heap, malloc) and file-backed pages at full state.
+  rssAnonMiB: ours.rssAnonMiB,
+  rssFileMiB: ours.rssFileMiB,
   peakRssAtFullStateMiB: ours.peakRssAtFullStateMiB,
   rssAfterStormMiB: ours.rssAfterStormMiB,
   rssIdleMiB: ours.rssIdleMiB,
+  rssAnonAfterStormMiB: ours.rssAnonAfterStormMiB,
+  rssAnonIdleMiB: ours.rssAnonIdleMiB,
   peakRssMiB: ours.peakRssMiB,
   peakRssAfterProbeMiB: ours.peakRssAfterProbeMiB,
   peakRssAfterStormMiB: ours.peakRssAfterStormMiB,
@@ -457,11 +463,12 @@ const report = {
   raw: raw && {
     fullStateMs: raw.fullStateMs, rssMiB: raw.rssMiB, rssAfterStormMiB: raw.rssAfterStormMiB, rssIdleMiB: raw.rssIdleMiB, peakRssMiB: raw.peakRssMiB,
     peakRssAtFullStateMiB: raw.peakRssAtFullStateMiB, peakRssAfterStormMiB: raw.peakRssAfterStormMiB,
+    rssAnonMiB: raw.rssAnonMiB, rssFileMiB: raw.rssFileMiB, rssAnonAfterStormMiB: raw.rssAnonAfterStormMiB, rssAnonIdleMiB: raw.rssAnonIdleMiB,
     stormMs: raw.stormMs, idleCpuPercent: raw.idleCpuPercent, pingsPerSec: raw.roundTripsPerSec, cpuUsPerPing: raw.cpuUsPerRoundTrip,
     listenOverflows: raw.listenOverflows, cpuSeconds: raw.cpu, clientCounters: raw.workerStats,
   },
   ratio: raw && {
-    rss: ratio(ours.rssMiB, raw.rssMiB), fullState: ratio(ours.fullStateMs, raw.fullStateMs), storm: ratio(ours.stormMs, raw.stormMs),
+    rss: ratio(ours.rssMiB, raw.rssMiB), rssAnon: ratio(ours.rssAnonMiB, raw.rssAnonMiB), fullState: ratio(ours.fullStateMs, raw.fullStateMs), storm: ratio(ours.stormMs, raw.stormMs),
     idleCpuPerRoundTrip: ratio(ours.cpuUsPerRoundTrip, raw.cpuUsPerRoundTrip),
   },
   goals: GOALS,
@@ -479,16 +486,18 @@ if (asJson) {
 } else {
   const f = (v, d = 1) => (v == null || Number.isNaN(v) ? '-' : v.toFixed(d));
   const x = (v) => (v == null ? '-' : `${v.toFixed(2)}×`);
+  const pair = (a, b, fmt = f) => `${fmt(a)} / ${fmt(b)}`;
   const cpu = (c) => `pafd ${f(c.server)} s, workers ${f(c.workers)} s, others ${f(c.others)} s in ${f(c.wall)} s`;
   const rows = [
     ['what', 'pafd', 'raw Node', 'ratio', 'goal'],
     ['full state from first connect, s', f(ours.fullStateMs / 1000, 2), f(raw?.fullStateMs / 1000, 2), x(report.ratio?.fullState), '-'],
-    ['RSS at full state, MiB', f(ours.rssMiB), f(raw?.rssMiB), x(report.ratio?.rss), `≤ ${GOALS.rssMiB}`],
+    ['RSS / RssAnon at full state, MiB', pair(ours.rssMiB, ours.rssAnonMiB), pair(raw?.rssMiB, raw?.rssAnonMiB), pair(report.ratio?.rss, report.ratio?.rssAnon, x), `RSS ≤ ${GOALS.rssMiB}`],
     ['peak RSS (VmHWM) until full state, MiB', f(ours.peakRssAtFullStateMiB), f(raw?.peakRssAtFullStateMiB), '-', `≤ ${GOALS.rssMiB}`],
     ['… after the probe listed every service, MiB', f(ours.peakRssAfterProbeMiB), '-', '-', '-'],
     ['… after the storm (before its probe), MiB', f(ours.peakRssAfterStormMiB), f(raw?.peakRssAfterStormMiB), '-', `≤ ${GOALS.rssMiB}`],
     ['… over the whole run, MiB', f(ours.peakRssMiB), f(raw?.peakRssMiB), '-', `≤ ${GOALS.rssMiB}`],
-    ['RSS after the storm / after the idle window, MiB', `${f(ours.rssAfterStormMiB)} / ${f(ours.rssIdleMiB)}`, `${f(raw?.rssAfterStormMiB)} / ${f(raw?.rssIdleMiB)}`, '-', `≤ ${GOALS.rssMiB}`],
+    ['RSS after the storm / after the idle window, MiB', pair(ours.rssAfterStormMiB, ours.rssIdleMiB), pair(raw?.rssAfterStormMiB, raw?.rssIdleMiB), '-', `≤ ${GOALS.rssMiB}`],
+    ['… RssAnon, MiB', pair(ours.rssAnonAfterStormMiB, ours.rssAnonIdleMiB), pair(raw?.rssAnonAfterStormMiB, raw?.rssAnonIdleMiB), '-', '-'],
     ['reconnect storm, all acknowledged, s', f(ours.stormMs / 1000, 2), f(raw?.stormMs / 1000, 2), x(report.ratio?.storm), `≤ ${GOALS.stormMs / 1000}`],
     ['… and verified by the probe, s', f(ours.stormVerifiedMs / 1000, 2), '-', '-', '-'],
     [`idle CPU over ${idleSeconds} s, % of one core`, f(ours.idleCpuPercent, 2), f(raw?.idleCpuPercent, 2), '-', `≤ ${GOALS.idleCpuPercent}`],
