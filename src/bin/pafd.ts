@@ -11,6 +11,7 @@ import { reloadServer } from '../server/reload';
 import { PROTOCOL_VERSIONS, PathfinderServer, SERVER_VERSION } from '../server/server';
 import { domainSummary, startedLine } from '../server/summary';
 import { SystemdNotifier } from '../server/systemd';
+import { limitYoungGeneration } from '../server/memory';
 
 /** How long a fatal error may spend closing sockets before the process exits anyway. */
 const FATAL_EXIT_GRACE_MS = 1000;
@@ -38,6 +39,7 @@ function messageOf(err: unknown): string {
 }
 
 async function main(): Promise<void> {
+  limitYoungGeneration();
   const argv = process.argv.slice(2);
   let command;
   try {
