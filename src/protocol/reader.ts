@@ -24,7 +24,7 @@
 import type { JsonObject, JsonValue } from './json';
 import { SAFE_DIGITS, newJsonObject, safeIntegerValue } from './json';
 import type { Command, FieldType, Message, MsgType, ProtocolVersion, ReadProps } from './schema';
-import { MAX_UINT63, internPropName, internSingleValue, messageSpec } from './schema';
+import { MAX_UINT63, internPropName, messageSpec } from './schema';
 import type { PropValue } from './props';
 import { MAX_INT64, MIN_INT64 } from './props';
 
@@ -173,6 +173,42 @@ function integer(min: bigint, max: bigint): bigint | undefined {
   return v >= min && v <= max ? v : undefined;
 }
 
+/**
+ * Prop names and single string values recently read, found again by
+ * their bytes: a name (or a value such as "green") that recurs costs
+ * neither a new string nor a hash-table lookup of one. Direct-mapped on
+ * an FNV-1a hash of the bytes; a slot simply holds the last string that
+ * hashed there. Sharing is an optimization, never a rule (as with
+ * schema.ts's intern tables, which the names go through on a miss).
+ */
+const CACHE_SLOTS = 4096;
+const FNV_OFFSET = 0x811c9dc5, FNV_PRIME = 0x01000193;
+class ByteCache<T> {
+  private readonly keys: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+  private readonly values: (T | undefined)[] = new Array<T | undefined>(CACHE_SLOTS).fill(undefined);
+  constructor(private readonly make: (s: string) => T) {}
+
+  /** The entry for the plain string whose content is [start, close). */
+  get(start: number, close: number): T {
+    let h = FNV_OFFSET;
+    for (let i = start; i < close; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
+    const slot = h & (CACHE_SLOTS - 1);
+    const key = this.keys[slot];
+    if (key !== undefined && key.length === close - start) {
+      let k = 0;
+      while (k < key.length && key.charCodeAt(k) === buf[start + k]) k++;
+      if (k === key.length) return this.values[slot]!;
+    }
+    const s = (buf as unknown as Latin1Buffer).latin1Slice(start, close);
+    const v = this.make(s);
+    this.keys[slot] = s;
+    this.values[slot] = v;
+    return v;
+  }
+}
+const NAMES = new ByteCache<string>(internPropName);
+const SINGLE_VALUES = new ByteCache<readonly PropValue[]>((v) => [v]);
+
 /** At '{': service-props decoded as decodeProps would, with their sizes; undefined to fall back. */
 function props(): ReadProps | undefined {
   pos++;
@@ -187,24 +223,44 @@ function props(): ReadProps | undefined {
   }
   for (;;) {
     if (c !== QUOTE) return undefined;
-    const key = text();
-    if (key === undefined || out.has(key) || empty?.includes(key)) return undefined;
+    let close = plainStringEnd();
+    if (close < 0) return undefined;
+    const name = NAMES.get(pos + 1, close);
+    pos = close + 1;
+    if (out.has(name) || empty?.includes(name)) return undefined;
     if (next() !== COLON) return undefined;
     pos++;
     if (next() !== LBRACKET) return undefined;
     pos++;
     c = next();
     let first: PropValue | undefined;
+    /** A first value that is a string stays bytes [firstStart, firstClose) until it is known whether it is alone. */
+    let firstStart = -1, firstClose = -1;
     let list: PropValue[] | undefined;
     if (c === RBRACKET) {
       pos++;
     } else {
       for (;;) {
-        const v = c === QUOTE ? text() : integer(MIN_INT64, MAX_INT64);
-        if (v === undefined) return undefined;
-        if (first === undefined) first = v;
-        else if (list === undefined) list = [first, v];
-        else list.push(v);
+        if (firstStart < 0 && first === undefined && c === QUOTE) {
+          close = plainStringEnd();
+          if (close < 0) return undefined;
+          firstStart = pos + 1;
+          firstClose = close;
+          pos = close + 1;
+        } else {
+          const v = c === QUOTE ? text() : integer(MIN_INT64, MAX_INT64);
+          if (v === undefined) return undefined;
+          if (firstStart >= 0) {
+            list = [(buf as unknown as Latin1Buffer).latin1Slice(firstStart, firstClose), v];
+            firstStart = -1;
+          } else if (first === undefined) {
+            first = v;
+          } else if (list === undefined) {
+            list = [first, v];
+          } else {
+            list.push(v);
+          }
+        }
         c = next();
         if (c === COMMA) {
           pos++;
@@ -217,30 +273,29 @@ function props(): ReadProps | undefined {
         }
       }
     }
-    if (first === undefined) {
-      (empty ??= []).push(key);
-    } else {
-      const name = internPropName(key);
+    if (list !== undefined) {
       names++;
       chars += name.length;
-      if (list === undefined) {
-        values++;
-        if (typeof first === 'string') {
-          chars += first.length;
-          out.set(name, internSingleValue(first));
-        } else {
-          out.set(name, [first]);
-        }
-      } else {
-        // Duplicates go, the first occurrence stays (as decodeProps does).
-        const distinct = list.filter((v, i) => list!.indexOf(v) === i);
-        values += distinct.length;
-        for (let i = 0; i < distinct.length; i++) {
-          const v = distinct[i]!;
-          if (typeof v === 'string') chars += v.length;
-        }
-        out.set(name, distinct);
+      // Duplicates go, the first occurrence stays (as decodeProps does).
+      const distinct = list.filter((v, i) => list!.indexOf(v) === i);
+      values += distinct.length;
+      for (let i = 0; i < distinct.length; i++) {
+        const v = distinct[i]!;
+        if (typeof v === 'string') chars += v.length;
       }
+      out.set(name, distinct);
+    } else if (firstStart >= 0) {
+      names++;
+      values++;
+      chars += name.length + (firstClose - firstStart);
+      out.set(name, SINGLE_VALUES.get(firstStart, firstClose));
+    } else if (first !== undefined) {
+      names++;
+      values++;
+      chars += name.length;
+      out.set(name, [first]);
+    } else {
+      (empty ??= []).push(name);
     }
     c = next();
     if (c === COMMA) {
