@@ -431,6 +431,8 @@ export class Directory {
   }
 
   private announceAdded(s: Service): void {
+    // No subscription at all (a directory being filled): not even a closure.
+    if (this.index.size === 0) return;
     let body: string | undefined;
     this.index.forEachCandidate(s.props, (sub) => {
       if (sub.filter !== null && !matchFilter(sub.filter, s.props)) return;
@@ -441,6 +443,7 @@ export class Directory {
   }
 
   private announceRemoved(s: Service): void {
+    if (this.index.size === 0) return;
     const body = `"match-type":"disappeared","service-id":${s.id}}`;
     this.index.forEachCandidate(s.props, (sub) => {
       if (sub.burst !== undefined && sub.burst.waiting(s, seqOf)) return;
@@ -452,6 +455,7 @@ export class Directory {
 
   /** A MODIFIED change (docs/semantics.md §5): notifications decided on the filter before and after. */
   private announceModified(s: Service, oldProps: Props): void {
+    if (this.index.size === 0) return;
     const newProps = s.props;
     let state: string | undefined;
     const stateOf = () => (state ??= this.stateBody(s));

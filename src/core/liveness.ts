@@ -63,9 +63,12 @@ export class Liveness {
     else this.queue.cancel(session);
   }
 
-  /** Any message on a handshaked connection, and after each publish/unpublish. */
-  activity(session: Session): void {
-    session.lastSeen = this.clock.now();
+  /**
+   * Any message on a handshaked connection, and after each publish/unpublish;
+   * `now` when the caller has read the clock already (the message's reception).
+   */
+  activity(session: Session, now: number = this.clock.now()): void {
+    session.lastSeen = now;
     if (session.liveness === 'timed-out') return;
     session.liveness = 'active';
     if (session.version === 3) this.armWarning(session);

@@ -213,8 +213,10 @@ export class ClientConnection {
     counters.messagesIn++;
     counters.bytesIn += payload.length;
     let msg: Message;
-    // Reception time is what `clients` reports as idle; liveness re-arms after the handler.
-    if (session.handshaked) session.lastSeen = this.domain.clock.now();
+    // Reception time is what `clients` reports as idle, and what liveness
+    // re-arms from after the handler (one clock read per message).
+    const received = session.handshaked ? this.domain.clock.now() : undefined;
+    if (received !== undefined) session.lastSeen = received;
     try {
       const version = session.version ?? 2;
       // The fast path takes what clients normally send; anything else
@@ -233,7 +235,8 @@ export class ClientConnection {
       }
       return;
     }
-    if (session.handshaked && !session.closed) this.domain.liveness.activity(session);
+    // After a hello that just completed (no reception time read), activity reads the clock.
+    if (session.handshaked && !session.closed) this.domain.liveness.activity(session, received);
     this.domain.reschedule();
     this.chargeInput();
     this.checkOutput();
