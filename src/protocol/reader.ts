@@ -173,6 +173,27 @@ function integer(min: bigint, max: bigint): bigint | undefined {
   return v >= min && v <= max ? v : undefined;
 }
 
+/**
+ * Whether a prop name is an array index ("0" … "4294967294"). A JS object
+ * lists such keys first, in numeric order, whatever their place in the
+ * text, so decodeProps (which walks the parsed object) orders them before
+ * the others; the map built here keeps the wire order. Rather than copy
+ * that ordering, the fast path leaves such names to the general path:
+ * clients do not use them in practice.
+ */
+const MAX_ARRAY_INDEX = 4294967294, MAX_ARRAY_INDEX_DIGITS = 10;
+function isArrayIndex(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || n > MAX_ARRAY_INDEX_DIGITS) return false;
+  const first = name.charCodeAt(0);
+  if (first < D0 || first > D9 || (first === D0 && n > 1)) return false;
+  for (let i = 1; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c < D0 || c > D9) return false;
+  }
+  return Number(name) <= MAX_ARRAY_INDEX;
+}
+
 /** At '{': service-props decoded as decodeProps would, with their sizes; undefined to fall back. */
 function props(): ReadProps | undefined {
   pos++;
@@ -188,7 +209,7 @@ function props(): ReadProps | undefined {
   for (;;) {
     if (c !== QUOTE) return undefined;
     const key = text();
-    if (key === undefined || out.has(key) || empty?.includes(key)) return undefined;
+    if (key === undefined || out.has(key) || empty?.includes(key) || isArrayIndex(key)) return undefined;
     if (next() !== COLON) return undefined;
     pos++;
     if (next() !== LBRACKET) return undefined;
