@@ -5,8 +5,9 @@
 // It handles the messages clients actually send: ASCII text, strings
 // without escapes, integers without fraction or exponent, known fields
 // only, each once. Anything else — an escape, a byte above 0x7f, an
-// unknown or repeated key, a value of the wrong type, a missing field —
-// makes it return undefined, and the caller runs the general path
+// unknown or repeated key, a value of the wrong type, a missing field, a
+// prop name that is an array index ("0", "17") — makes it return
+// undefined, and the caller runs the general path
 // (decodeUtf8 → parseJson → validateMessage → decodeProps), which accepts
 // or rejects the message with its exact error. So the fast path can only
 // ever accept what the general path accepts, with the same result; the
