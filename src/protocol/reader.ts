@@ -5,8 +5,9 @@
 // It handles the messages clients actually send: ASCII text, strings
 // without escapes, integers without fraction or exponent, known fields
 // only, each once. Anything else — an escape, a byte above 0x7f, an
-// unknown or repeated key, a value of the wrong type, a missing field —
-// makes it return undefined, and the caller runs the general path
+// unknown or repeated key, a value of the wrong type, a missing field, a
+// prop name that is an array index ("0", "17") — makes it return
+// undefined, and the caller runs the general path
 // (decodeUtf8 → parseJson → validateMessage → decodeProps), which accepts
 // or rejects the message with its exact error. So the fast path can only
 // ever accept what the general path accepts, with the same result; the
@@ -209,6 +210,27 @@ class ByteCache<T> {
 const NAMES = new ByteCache<string>(internPropName);
 const SINGLE_VALUES = new ByteCache<readonly PropValue[]>((v) => [v]);
 
+/**
+ * Whether a prop name is an array index ("0" … "4294967294"). A JS object
+ * lists such keys first, in numeric order, whatever their place in the
+ * text, so decodeProps (which walks the parsed object) orders them before
+ * the others; the map built here keeps the wire order. Rather than copy
+ * that ordering, the fast path leaves such names to the general path:
+ * clients do not use them in practice.
+ */
+const MAX_ARRAY_INDEX = 4294967294, MAX_ARRAY_INDEX_DIGITS = 10;
+function isArrayIndex(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || n > MAX_ARRAY_INDEX_DIGITS) return false;
+  const first = name.charCodeAt(0);
+  if (first < D0 || first > D9 || (first === D0 && n > 1)) return false;
+  for (let i = 1; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c < D0 || c > D9) return false;
+  }
+  return Number(name) <= MAX_ARRAY_INDEX;
+}
+
 /** At '{': service-props decoded as decodeProps would, with their sizes; undefined to fall back. */
 function props(): ReadProps | undefined {
   pos++;
@@ -227,7 +249,7 @@ function props(): ReadProps | undefined {
     if (close < 0) return undefined;
     const name = NAMES.get(pos + 1, close);
     pos = close + 1;
-    if (out.has(name) || empty?.includes(name)) return undefined;
+    if (out.has(name) || empty?.includes(name) || isArrayIndex(name)) return undefined;
     if (next() !== COLON) return undefined;
     pos++;
     if (next() !== LBRACKET) return undefined;
