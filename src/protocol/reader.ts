@@ -263,7 +263,7 @@ function props(): ReadProps | undefined {
       pos++;
     } else {
       for (;;) {
-        if (firstStart < 0 && first === undefined && c === QUOTE) {
+        if (c === QUOTE && first === undefined && firstStart < 0 && list === undefined) {
           close = plainStringEnd();
           if (close < 0) return undefined;
           firstStart = pos + 1;
@@ -272,15 +272,15 @@ function props(): ReadProps | undefined {
         } else {
           const v = c === QUOTE ? text() : integer(MIN_INT64, MAX_INT64);
           if (v === undefined) return undefined;
-          if (firstStart >= 0) {
+          if (list !== undefined) {
+            list.push(v);
+          } else if (firstStart >= 0) {
             list = [(buf as unknown as Latin1Buffer).latin1Slice(firstStart, firstClose), v];
             firstStart = -1;
           } else if (first === undefined) {
             first = v;
-          } else if (list === undefined) {
-            list = [first, v];
           } else {
-            list.push(v);
+            list = [first, v];
           }
         }
         c = next();
