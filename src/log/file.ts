@@ -4,12 +4,14 @@
 // becomes <file>.1 (older backups shift up to <file>.<backups>, the oldest
 // is dropped) and a new file starts. Without backups it grows without end.
 //
-// Writes are synchronous: a record is on its way to the disk (in the page
-// cache) before the next one is made, rotation never races a pending
-// write, and the last lines before a fatal exit are not lost. pafd logs
-// per connection event, not per message, at the default level.
+// Writes are synchronous: rotation never races a pending write. Records
+// below `warning` are gathered per event-loop turn and written together
+// (batch.ts: a reconnect storm logs two lines per client); a warning or
+// worse goes out at once with what waited before it, and whatever waits
+// is written at exit, so the lines before a fatal exit are not lost.
 
 import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { LineBatch } from './batch';
 
 /** Permissions of a new log file (before the umask). */
 const LOG_FILE_MODE = 0o644;
@@ -36,7 +38,23 @@ export class RotatingLogFile {
     this.size = fstatSync(this.fd).size;
   }
 
-  /** Appends text (one or more whole lines), rotating first if it would not fit. */
+  private readonly batch = new LineBatch((text) => this.writeBatch(text));
+
+  /** Appends a record (whole lines) at the end of the turn, or now if `urgent` (batch.ts). */
+  append(text: string, urgent: boolean): void {
+    if (!this.closed) this.batch.add(text, urgent);
+  }
+
+  /** A batch that would cross the size limit goes line by line, so each line lands where unbatched it would. */
+  private writeBatch(text: string): void {
+    if (this.backups > 0 && this.maxBytes > 0 && this.size + Buffer.byteLength(text) > this.maxBytes) {
+      for (const line of text.split(/(?<=\n)/)) this.write(line);
+    } else {
+      this.write(text);
+    }
+  }
+
+  /** Appends text (one or more whole lines) now, rotating first if it would not fit. */
   write(text: string): void {
     if (this.closed) return;
     if (this.fd < 0) this.openFd();                 // retry after a failed open
@@ -55,11 +73,13 @@ export class RotatingLogFile {
   /** Starts over on the path (after an outside rotation moved the file away). */
   reopen(): void {
     if (this.closed) return;
+    this.batch.flush();
     this.closeFd();
     this.openFd();
   }
 
   close(): void {
+    if (!this.closed) this.batch.close();
     this.closed = true;
     this.closeFd();
   }

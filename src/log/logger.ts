@@ -5,10 +5,11 @@
 // Formatting is skipped entirely for records below the level.
 
 import { oneLine } from './escape';
+import { LineBatch } from './batch';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
-const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
+export const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
 
 export type LogSink = (level: LogLevel, message: string) => void;
 
@@ -51,7 +52,9 @@ export class Logger {
 export function consoleSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
   let broken = false;
   stream.on('error', () => { broken = true; });
+  // One write per event-loop turn, warnings and worse at once (batch.ts).
+  const batch = new LineBatch((text) => { if (!broken) stream.write(text); });
   return (level, message) => {
-    if (!broken) stream.write(`${level.toUpperCase()}:pafd:${message}\n`);
+    if (!broken) batch.add(`${level.toUpperCase()}:pafd:${message}\n`, SEVERITY[level] >= SEVERITY.warning);
   };
 }
