@@ -1,12 +1,12 @@
 // Connection liveness (docs/semantics.md §7): the handshake deadline, the v3
 // idle limit with its ACTIVE → TENTATIVE → TIMED_OUT state machine and
-// server-initiated track queries. One deadline queue per domain holds
-// every connection; a message from a client only moves a number (see
-// TimerQueue), so busy clients cost no heap work.
+// server-initiated track queries. One timer wheel per domain holds every
+// connection; a message from a client only moves a number (see
+// TimerWheel), so busy clients cost no work there.
 
 import type { Clock } from './clock';
 import type { Session } from './session';
-import { TimerQueue } from './timer-queue';
+import { TimerWheel } from './timer-wheel';
 import { envelope } from '../protocol/encode';
 
 /**
@@ -31,13 +31,15 @@ export interface IdleLimits { min: number; max: number }
 export type ExpiryReason = 'handshake timeout' | 'idle timeout';
 
 export class Liveness {
-  readonly queue = new TimerQueue<Session>();
+  readonly queue: TimerWheel<Session>;
 
   constructor(
     private readonly clock: Clock,
     public idle: IdleLimits,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.queue = new TimerWheel<Session>(clock);
+  }
 
   /** max_idle of docs/semantics.md §7.2: bounded by the lowest TTL bound to the connection. */
   maxIdle(session: Session): number {

@@ -3,7 +3,7 @@
 // a sink for outgoing messages; the core never touches a socket.
 
 import { logText } from '../log/escape';
-import type { Timed } from './timer-queue';
+import type { Wheeled } from './timer-wheel';
 import type { Service } from './service';
 import type { Subscription } from './subscription';
 import type { Command, ProtocolVersion } from '../protocol/schema';
@@ -19,7 +19,7 @@ export interface TrackState {
   latency: number | undefined;
 }
 
-export class Session implements Timed {
+export class Session implements Wheeled {
   /** Recorded by the first hello, even if that hello fails (docs/protocol.md §5.2). */
   clientId: bigint | undefined = undefined;
   /** Negotiated version once the handshake succeeded, else undefined. */
@@ -48,11 +48,12 @@ export class Session implements Timed {
   private readonly ttlCounts = new Map<number, number>();
   private minTtl: number = Infinity;
 
-  // Timed (deadline queue membership): handshake deadline before hello,
-  // liveness timer after.
+  // Wheeled (the liveness timer wheel's membership): handshake deadline
+  // before hello, liveness timer after.
   due = Infinity;
-  heapKey = Infinity;
-  heapIndex = -1;
+  wheelSlot = -1;
+  wheelPrev: Wheeled | undefined = undefined;
+  wheelNext: Wheeled | undefined = undefined;
 
   constructor(
     /** Connection id for logs, unique in the process. */

@@ -1,6 +1,7 @@
 // XCM `tcp` transport: length-prefixed frames over TCP (docs/transports.md §3).
 
 import { AcceptGuard } from './accept-guard';
+import { flushAfterTurn } from './turn-flush';
 import * as net from 'node:net';
 import type { Address } from './address';
 import { bindHost, renderIpAddress } from './address';
@@ -19,9 +20,9 @@ export const LISTEN_BACKLOG = 1024;
 export const KEEPALIVE_IDLE_MS = 1000;
 /**
  * Outgoing messages are collected and framed into one buffer, written once
- * per event-loop job (a publish that fans out to 100 subscribers on this
- * connection costs one write, not 100); a burst larger than this is
- * written as soon as it reaches it, to keep the buffers moderate.
+ * per event-loop turn (turn-flush.ts: a publish that fans out to 100
+ * subscribers on this connection costs one write, not 100); a burst larger
+ * than this is written as soon as it reaches it, to keep the buffers moderate.
  *
  * While the socket cannot take more (the peer does not read), messages
  * stay queued as the strings they were sent as, not framed into buffers:
@@ -78,10 +79,18 @@ export class FramedConnection implements MessageConnection {
     readonly user: string,
     /** Seconds from the TCP accept to this object (the TLS handshake). */
     readonly setupSeconds = 0,
+    /**
+     * Keepalive from the start (a client's connection, as XCM does). A
+     * server's accepted connection starts without: until its hello the
+     * handshake deadline (3 s) is what closes a silent peer, and after it
+     * only a v2 connection turns keepalive on (src/server/handlers/hello.ts);
+     * two socket options fewer per accept, and none to undo for v3.
+     */
+    keepAlive = true,
   ) {
     this.decoder = new FrameDecoder((payload) => { if (!this.closed) this.onMessage(payload); });
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
+    if (keepAlive) this.setKeepAlive(true);
     socket.on('data', (chunk: Buffer) => {
       // After our close, input is only read to be dropped (see CLOSE_LINGER_MS).
       if (this.closed) return;
@@ -130,7 +139,7 @@ export class FramedConnection implements MessageConnection {
     if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(this.flush);
+      flushAfterTurn(this.flush);
     }
   }
 
@@ -197,15 +206,23 @@ export class FramedConnection implements MessageConnection {
     if (!this.decoder.isPaused) this.socket.resume();
   }
 
+  /** Whether keepalive is on (sockets start without it). */
+  private keepAlive = false;
+
   setKeepAlive(on: boolean): void {
-    if (!this.socket.destroyed) this.socket.setKeepAlive(on, KEEPALIVE_IDLE_MS);
+    if (on === this.keepAlive || this.socket.destroyed) return;
+    this.keepAlive = on;
+    this.socket.setKeepAlive(on, KEEPALIVE_IDLE_MS);
   }
 
   close(reason?: string): void {
     if (this.closed) return;
     this.closeReason ??= reason;
+    // What this turn sent before the close (a last reply) still goes, if
+    // the socket takes it; a backlog the peer does not read is dropped now,
+    // not when this object is collected.
+    if (this.pendingHead < this.pending.length && !this.socket.destroyed && !this.socket.writableNeedDrain) this.flush();
     this.closed = true;
-    // What was never written goes now, not when this object is collected.
     this.pending = [];
     this.pendingSizes = [];
     this.pendingHead = 0;
@@ -236,7 +253,7 @@ export function listenTcp(addr: Address & { host: string; port: number }, onConn
       const port = socket.remotePort;
       if (ip === undefined || port === undefined) { socket.destroy(); return; }
       const remote = renderIpAddress('tcp', ip, port);
-      onConnection(new FramedConnection(socket, remote, ipUser(remote)));
+      onConnection(new FramedConnection(socket, remote, ipUser(remote), 0, false));
     });
     listenServer(server, addr, guard).then((port) => {
       listener = {

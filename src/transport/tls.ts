@@ -207,7 +207,6 @@ export function listenTls(
 
     server.on('connection', (raw: net.Socket) => {
       raw.setNoDelay(true);
-      raw.setKeepAlive(true, KEEPALIVE_IDLE_MS);
       const key = peerKey(raw.remoteAddress, raw.remotePort);
       handshaking.set(key, { raw, since: performance.now() });
       raw.once('close', () => { if (handshaking.get(key)?.raw === raw) handshaking.delete(key); });
@@ -237,7 +236,7 @@ export function listenTls(
         socket.destroy();
         return;
       }
-      onConnection(new FramedConnection(socket, remote, peerUser(socket, remote), setupSeconds));
+      onConnection(new FramedConnection(socket, remote, peerUser(socket, remote), setupSeconds, false));
     });
 
     listenServer(server, addr, guard).then((port) => { listener = {

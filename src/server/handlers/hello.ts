@@ -42,10 +42,12 @@ export function handleHello(client: ClientConnection, msg: Message): void {
     return fail(result.reason);
   }
 
-  // Step 7: handshaked. v3 liveness replaces TCP keepalive (docs/transports.md §8).
+  // Step 7: handshaked. v3 liveness replaces TCP keepalive, which a v2
+  // connection turns on now (docs/transports.md §8; accepted sockets start
+  // without it, src/transport/tcp.ts).
   session.version = version;
   domain.liveness.handshaked(session);
-  if (version === 3) client.transport.setKeepAlive(false);
+  client.transport.setKeepAlive(version === 2);
   session.send(encodeMessage('hello', msg.taId, 'complete', `"protocol-version":${version}`));
   domain.log.info(`${domain.label}${session.describe()} connected with protocol version ${version}`);
 }
