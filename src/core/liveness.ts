@@ -7,7 +7,6 @@
 import type { Clock } from './clock';
 import type { Session } from './session';
 import { TimerWheel } from './timer-wheel';
-import { envelope } from '../protocol/encode';
 
 /**
  * A connection must complete hello this long after accept, TLS handshake
@@ -122,7 +121,7 @@ export class Liveness {
     const track = session.track;
     if (track && track.querySentAt === undefined) {
       track.querySentAt = now;
-      session.send(envelope('track', track.taId, 'notify') + ',"track-type":"query"}');
+      session.send(track.query);
     }
     this.queue.schedule(session, now + TIMEOUT_FRACTION * this.maxIdle(session));
   }

@@ -13,6 +13,8 @@ export type LivenessState = 'active' | 'tentative' | 'timed-out';
 
 export interface TrackState {
   taId: bigint;
+  /** The query notify of this transaction, made once: sent every 0.45–0.55 · max_idle for the connection's life. */
+  query: string;
   /** Monotonic send time of our outstanding query, or undefined. */
   querySentAt: number | undefined;
   /** Round-trip time of the last answered query, seconds. */

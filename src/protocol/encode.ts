@@ -79,6 +79,11 @@ export function encodeWallTime(seconds: number): string {
   return seconds.toFixed(6);
 }
 
+/** The server's track query (docs/protocol.md §6.2) in the transaction `taId`. */
+export function trackQuery(taId: bigint): string {
+  return envelope('track', taId, 'notify') + ',"track-type":"query"}';
+}
+
 /** A fail message; the original server always includes fail-reason. */
 export function encodeFail(cmd: Command, taId: bigint, reason: string): string {
   return envelope(cmd, taId, 'fail') + ',"fail-reason":' + quoteJsonString(reason) + '}';

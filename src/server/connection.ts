@@ -243,9 +243,12 @@ export class ClientConnection {
     this.takeTurns();
   }
 
+  /** The count starts over after the job that read a chunk (made once: no closure per chunk). */
+  private readonly endOfJob = (): void => { if (!this.yielding) this.handled = 0; };
+
   /** Fairness between clients: see REQUESTS_PER_TURN. */
   private takeTurns(): void {
-    if (this.handled++ === 0) queueMicrotask(() => { if (!this.yielding) this.handled = 0; });
+    if (this.handled++ === 0) queueMicrotask(this.endOfJob);
     if (this.handled < REQUESTS_PER_TURN || this.yielding || this.session.closed) return;
     this.yielding = true;
     this.transport.pause();

@@ -1,7 +1,6 @@
 // XCM `tcp` transport: length-prefixed frames over TCP (docs/transports.md §3).
 
 import { AcceptGuard } from './accept-guard';
-import { flushAfterTurn } from './turn-flush';
 import * as net from 'node:net';
 import type { Address } from './address';
 import { bindHost, renderIpAddress } from './address';
@@ -20,9 +19,12 @@ export const LISTEN_BACKLOG = 1024;
 export const KEEPALIVE_IDLE_MS = 1000;
 /**
  * Outgoing messages are collected and framed into one buffer, written once
- * per event-loop turn (turn-flush.ts: a publish that fans out to 100
- * subscribers on this connection costs one write, not 100); a burst larger
- * than this is written as soon as it reaches it, to keep the buffers moderate.
+ * per event-loop job (a publish that fans out to 100 subscribers on this
+ * connection costs one write, not 100); a burst larger than this is
+ * written as soon as it reaches it, to keep the buffers moderate. Not once
+ * per turn (setImmediate): that saved writes in a reconnect storm but held
+ * every reply until all of the turn's ready connections had been read, and
+ * the storm took longer to converge (docs/PERFORMANCE.md).
  *
  * While the socket cannot take more (the peer does not read), messages
  * stay queued as the strings they were sent as, not framed into buffers:
@@ -44,6 +46,8 @@ const OUTPUT_BATCH_BYTES = 64 << 10;
  * connection is gone for the server at once).
  */
 export const CLOSE_LINGER_MS = 1000;
+/** Output queues up to this many messages are emptied in place after a flush; longer ones are dropped for new ones. */
+const REUSED_QUEUE_LENGTH = 1024;
 
 /** IP user id of docs/semantics.md §8.1: ip:10.0.0.7, ip:[fd00::7]. */
 export function ipUser(remoteAddress: string): string {
@@ -139,7 +143,7 @@ export class FramedConnection implements MessageConnection {
     if (this.pendingBytes >= OUTPUT_BATCH_BYTES) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
-      flushAfterTurn(this.flush);
+      process.nextTick(this.flush);
     }
   }
 
@@ -170,8 +174,14 @@ export class FramedConnection implements MessageConnection {
         offset += FRAME_HEADER_LENGTH + length;
       }
       if (end === messages.length) {
-        this.pending = [];
-        this.pendingSizes = [];
+        // Emptied in place (no new arrays per flush), unless a backlog made them big.
+        if (messages.length > REUSED_QUEUE_LENGTH) {
+          this.pending = [];
+          this.pendingSizes = [];
+        } else {
+          messages.length = 0;
+          sizes.length = 0;
+        }
         this.pendingHead = 0;
       } else {
         this.pendingHead = end;

@@ -8,7 +8,6 @@ import { chmodSync, chownSync, lstatSync, readFileSync, statSync, unlinkSync } f
 import type { Address } from './address';
 import { formatAddress, parseAddress } from './address';
 import { AcceptGuard } from './accept-guard';
-import { flushAfterTurn } from './turn-flush';
 import { MAX_FRAME_PAYLOAD } from './framing';
 import type { NativeAddon, NativeError, NativeHandle, PeerInfo, SocketName } from './native';
 import { loadNative, nativeError } from './native';
@@ -95,7 +94,7 @@ export class UxConnection implements MessageConnection {
   /** Never called: the kernel delivers whole packets, nothing is held here. */
   onInput: () => void = () => {};
   readonly bufferedInput = 0;
-  /** Messages sent during the current event-loop turn; they leave together (sendmmsg, turn-flush.ts). */
+  /** Messages sent during the current event-loop job; they leave together (sendmmsg). */
   private pending: string[] = [];
   /** UTF-8 bytes of `pending` (what the memory budget and the output caps count). */
   private pendingSize = 0;
@@ -140,7 +139,7 @@ export class UxConnection implements MessageConnection {
     this.pendingSize += bytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      flushAfterTurn(this.flushPending);
+      process.nextTick(this.flushPending);
     }
   }
 

@@ -10,6 +10,7 @@ import { HANDSHAKE_TIMEOUT, Liveness } from '../../src/core/liveness';
 import type { ExpiryReason } from '../../src/core/liveness';
 import type { Session } from '../../src/core/session';
 import type { ProtocolVersion } from '../../src/protocol/schema';
+import { trackQuery } from '../../src/protocol/encode';
 import { World } from '../helpers/core-fixtures';
 import type { Peer } from '../helpers/core-fixtures';
 
@@ -42,7 +43,7 @@ class Rig {
     const id = this.nextId++;
     if (this.w.hello(peer, id, version)) throw new Error('hello failed');
     this.liveness.handshaked(peer.session);
-    if (tracked) peer.session.track = { taId: TRACK_TA, querySentAt: undefined, latency: undefined };
+    if (tracked) peer.session.track = { taId: TRACK_TA, query: trackQuery(TRACK_TA), querySentAt: undefined, latency: undefined };
     return peer;
   }
 

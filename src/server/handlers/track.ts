@@ -2,7 +2,7 @@
 
 import type { Message } from '../../protocol/schema';
 import { ProtocolError } from '../../protocol/schema';
-import { encodeFail, encodeMessage } from '../../protocol/encode';
+import { encodeFail, encodeMessage, trackQuery } from '../../protocol/encode';
 import type { ClientConnection } from '../connection';
 
 export function handleTrack(client: ClientConnection, msg: Message): void {
@@ -12,7 +12,7 @@ export function handleTrack(client: ClientConnection, msg: Message): void {
     session.send(encodeFail('track', msg.taId, 'track-exists'));
     return;
   }
-  session.track = { taId: msg.taId, querySentAt: undefined, latency: undefined };
+  session.track = { taId: msg.taId, query: trackQuery(msg.taId), querySentAt: undefined, latency: undefined };
   session.open.set(msg.taId, 'track');
   session.send(encodeMessage('track', msg.taId, 'accept'));
 }
