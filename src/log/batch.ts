@@ -1,19 +1,27 @@
-// Log lines of one event-loop turn written together. A console on a pipe
-// (journald, a supervising parent) and the log file are written
-// synchronously, one system call per write: a reconnect storm of 20,000
-// clients logs two lines each, and one write per line cost pafd about 8 %
-// of its CPU in the storm (docs/PERFORMANCE.md). Lines below `warning` wait for
-// the end of the turn (setImmediate) and leave in one write; a warning or
-// worse is written at once, together with what waited before it, so the
-// lines that explain trouble are never held back; and whatever waits is
-// written when the process exits (the 'exit' event: process.exit, the end
-// of the event loop, an uncaught exception).
+// Log lines written together. A console on a pipe (journald, a
+// supervising parent) and the log file are written synchronously, one
+// system call per write: a reconnect storm of 20,000 clients logs two
+// lines each, and one write per line cost pafd about 8 % of its CPU in the
+// storm (docs/PERFORMANCE.md); gathering a loop turn's lines was not enough,
+// as a busy turn often logs one line. Lines below `warning` wait at most
+// BATCH_DELAY_MS and leave in one write; a warning or worse is written at
+// once, together with what waited before it, so the lines that explain
+// trouble are never held back; and whatever waits is written when the
+// process exits (the 'exit' event: process.exit, the end of the event
+// loop, an uncaught exception).
 
-/** A batch this long is written at once instead of waiting for the turn's end. */
+/** A batch this long is written at once instead of waiting. */
 export const MAX_BATCH_CHARS = 64 << 10;
+/** How long a line below `warning` may wait for others. */
+export const BATCH_DELAY_MS = 50;
 
 const live = new Set<LineBatch>();
 let exitHooked = false;
+
+/** Writes whatever waits in every batch now (at exit; tests that read what was logged). */
+export function flushLogBatches(): void {
+  for (const batch of live) batch.flush();
+}
 
 export class LineBatch {
   private pending = '';
@@ -23,7 +31,7 @@ export class LineBatch {
     live.add(this);
     if (!exitHooked) {
       exitHooked = true;
-      process.on('exit', () => { for (const batch of live) batch.flush(); });
+      process.on('exit', flushLogBatches);
     }
   }
 
@@ -35,7 +43,7 @@ export class LineBatch {
     } else if (!this.scheduled) {
       this.scheduled = true;
       // Unreferenced: a batch never keeps the process alive (the exit hook writes it).
-      setImmediate(this.flushLater).unref();
+      setTimeout(this.flushLater, BATCH_DELAY_MS).unref();
     }
   }
 

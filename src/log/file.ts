@@ -5,7 +5,7 @@
 // is dropped) and a new file starts. Without backups it grows without end.
 //
 // Writes are synchronous: rotation never races a pending write. Records
-// below `warning` are gathered per event-loop turn and written together
+// below `warning` wait up to 50 ms and are written together
 // (batch.ts: a reconnect storm logs two lines per client); a warning or
 // worse goes out at once with what waited before it, and whatever waits
 // is written at exit, so the lines before a fatal exit are not lost.

@@ -52,7 +52,7 @@ export class Logger {
 export function consoleSink(stream: NodeJS.WritableStream = process.stderr): LogSink {
   let broken = false;
   stream.on('error', () => { broken = true; });
-  // One write per event-loop turn, warnings and worse at once (batch.ts).
+  // Lines below warning written together within 50 ms, warnings and worse at once (batch.ts).
   const batch = new LineBatch((text) => { if (!broken) stream.write(text); });
   return (level, message) => {
     if (!broken) batch.add(`${level.toUpperCase()}:pafd:${message}\n`, SEVERITY[level] >= SEVERITY.warning);

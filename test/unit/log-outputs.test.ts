@@ -13,6 +13,7 @@ import { defaultConfig } from '../../src/config/config';
 import { Logger } from '../../src/log/logger';
 import type { LogDependencies } from '../../src/server/log-outputs';
 import { LogOutputs } from '../../src/server/log-outputs';
+import { flushLogBatches } from '../../src/log/batch';
 
 interface World {
   deps: LogDependencies;
@@ -38,7 +39,8 @@ function logConfig(patch: Partial<LogConfig>): LogConfig {
 }
 
 /** Lets the PassThrough deliver what was written. */
-const flush = () => new Promise((resolve) => setImmediate(resolve));
+/** What waits in the log batches (src/log/batch.ts) is written now; then the stream's data events run. */
+const flush = () => { flushLogBatches(); return new Promise((resolve) => setImmediate(resolve)); };
 
 test('default settings with syslog available: datagrams only, nothing on the console', async () => {
   const w = world();
