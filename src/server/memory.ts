@@ -73,15 +73,21 @@ function gcFunction(): (() => void) | null {
   return collector;
 }
 
-/** Asks for a full collection soon, unless one ran or is due within RELEASE_INTERVAL_MS. */
+/**
+ * Asks for a full collection soon: RELEASE_DELAY_MS from now, or, if one
+ * ran less than RELEASE_INTERVAL_MS ago, once that interval is over (an
+ * overflow right after another still gets its memory back, only later).
+ * At most one is pending at a time.
+ */
 export function releaseMemorySoon(): void {
-  if (scheduled || performance.now() - lastRelease < RELEASE_INTERVAL_MS) return;
+  if (scheduled) return;
   scheduled = true;
+  const delay = Math.max(RELEASE_DELAY_MS, lastRelease + RELEASE_INTERVAL_MS - performance.now());
   setTimeout(() => {
     scheduled = false;
     lastRelease = performance.now();
     gcFunction()?.();
     // Without the addon (a tcp-only install) the C heap keeps its size.
     loadNative()?.trimHeap();
-  }, RELEASE_DELAY_MS).unref();
+  }, delay).unref();
 }
