@@ -19,6 +19,11 @@ export interface Pafd {
   readonly log: string[];
   /** Resolves with the first log line matching re (already logged or future). */
   waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
+  /**
+   * Resolves once `count` lines matching re have been logged in all (lines
+   * below warning reach the console up to 50 ms after the event, src/log/batch.ts).
+   */
+  waitForLogCount(re: RegExp, count: number, timeoutMs?: number): Promise<void>;
   /** Sends a signal (default SIGTERM) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   readonly exited: Promise<number | null>;
@@ -63,6 +68,7 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
   const log: string[] = [];
   const addresses: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  const counters: { re: RegExp; left: number; resolve: () => void }[] = [];
   let partial = '';
   const onLine = (line: string) => {
     log.push(line);
@@ -71,6 +77,9 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
     if (m) addresses.push(m[1]);
     for (let i = waiters.length - 1; i >= 0; i--) {
       if (waiters[i].re.test(line)) { waiters[i].resolve(line); waiters.splice(i, 1); }
+    }
+    for (let i = counters.length - 1; i >= 0; i--) {
+      if (counters[i].re.test(line) && --counters[i].left === 0) { counters[i].resolve(); counters.splice(i, 1); }
     }
   };
   const onData = (d: Buffer) => {
@@ -89,13 +98,20 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
     waiters.push({ re, resolve: (l) => { clearTimeout(timer); resolve(l); } });
   });
 
+  const waitForLogCount = (re: RegExp, count: number, timeoutMs = 5000) => new Promise<void>((resolve, reject) => {
+    const left = count - log.filter((l) => re.test(l)).length;
+    if (left <= 0) { resolve(); return; }
+    const timer = setTimeout(() => reject(new Error(`pafd did not log ${count} lines like ${re} within ${timeoutMs} ms; log:\n${log.join('\n')}`)), timeoutMs);
+    counters.push({ re, left, resolve: () => { clearTimeout(timer); resolve(); } });
+  });
+
   const started = waitForLog(/pafd \S+ started/, opts.startTimeoutMs ?? 10000);
   const early = exited.then((code) => { throw new Error(`pafd exited with ${code} before starting:\n${log.join('\n')}`); });
   await Promise.race([started, early]);
   early.catch(() => {});
 
   return {
-    proc, pid: proc.pid!, addresses, log, waitForLog, exited,
+    proc, pid: proc.pid!, addresses, log, waitForLog, waitForLogCount, exited,
     stop: async (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;

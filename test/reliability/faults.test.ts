@@ -407,6 +407,8 @@ t('a silent network under tracked v3 clients: pafd and the library both notice w
     assert.ok(delay >= clientLo - CLOCK_STEP_S && delay <= clientHi + SLACK_S,
       `the library of client ${i} gave up ${delay.toFixed(3)} s after the last bytes from pafd (bounds ${range(clientLo, clientHi)})`);
   });
+  // The lines are info: they reach the console up to 50 ms after the closes (src/log/batch.ts).
+  await pafd.waitForLogCount(/disconnected: idle timeout/, idleTimeoutsBefore + SILENT_CLIENTS).catch(() => {});
   const idleTimeouts = pafd.log.filter((l) => /disconnected: idle timeout/.test(l)).length - idleTimeoutsBefore;
   assert.is(idleTimeouts, SILENT_CLIENTS, 'pafd logged one idle timeout per silent connection');
 
