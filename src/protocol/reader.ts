@@ -99,6 +99,24 @@ function next(): number {
   return -1;
 }
 
+/** separator(): the object or array ended; the fast path does not take what follows. */
+const CLOSED = -2, NOT_TAKEN = -3;
+
+/**
+ * After a member or an element: past a comma, the byte that starts the
+ * next one; past `close`, CLOSED; anything else, NOT_TAKEN.
+ */
+function separator(close: number): number {
+  const c = next();
+  if (c === COMMA) {
+    pos++;
+    return next();
+  }
+  if (c !== close) return NOT_TAKEN;
+  pos++;
+  return CLOSED;
+}
+
 /**
  * At a quote: the end of a plain string (ASCII, no escape, no control
  * character), its content being [pos + 1, the result); -1 otherwise.
@@ -283,16 +301,9 @@ function props(): ReadProps | undefined {
             list = [first, v];
           }
         }
-        c = next();
-        if (c === COMMA) {
-          pos++;
-          c = next();
-        } else if (c === RBRACKET) {
-          pos++;
-          break;
-        } else {
-          return undefined;
-        }
+        c = separator(RBRACKET);
+        if (c === CLOSED) break;
+        if (c === NOT_TAKEN) return undefined;
       }
     }
     if (list !== undefined) {
@@ -319,16 +330,9 @@ function props(): ReadProps | undefined {
     } else {
       (empty ??= []).push(name);
     }
-    c = next();
-    if (c === COMMA) {
-      pos++;
-      c = next();
-    } else if (c === RBRACE) {
-      pos++;
-      return { props: out, names, values, chars };
-    } else {
-      return undefined;
-    }
+    c = separator(RBRACE);
+    if (c === CLOSED) return { props: out, names, values, chars };
+    if (c === NOT_TAKEN) return undefined;
   }
 }
 
@@ -400,16 +404,9 @@ function readObject(version: ProtocolVersion): Message | undefined {
       if (value === undefined) return undefined;
       fields[KEYS[k]] = value;
     }
-    c = next();
-    if (c === COMMA) {
-      pos++;
-      c = next();
-    } else if (c === RBRACE) {
-      pos++;
-      break;
-    } else {
-      return undefined;
-    }
+    c = separator(RBRACE);
+    if (c === CLOSED) break;
+    if (c === NOT_TAKEN) return undefined;
   }
   if (next() !== -1 || cmd < 0 || type < 0 || taId === undefined) return undefined;
   const masks = MASKS[version][cmd]![type];
