@@ -3,11 +3,27 @@
 // least a reply needs, so that the bench can state pafd's figures as a
 // ratio to what plain Node achieves on the same machine in the same run.
 // Every request is answered from its ta-cmd and ta-id found by regular
-// expression (no JSON parse, no validation, no state), except that
-// subscribe requests are remembered so that a publish can be fanned out
-// as one pre-built notify per subscription.
+// expression (no JSON parse, no validation, no limits, no budgets).
 //
-// Usage: node raw-server.mjs <port>   (prints "listening <port>" when ready)
+// By default a subscribe is remembered and every publish is fanned out to
+// every subscription as one pre-built notify (the fan-out figure), and no
+// service is stored (the memory and growth figures).
+//
+// With --notifications (the storm, build/bench/storm.mjs), it sends the
+// same notifications as pafd, with the least state that takes:
+//   - a subscription whose filter is `(name=X)` (the storm's) is filed
+//     under X, any other filter matches everything;
+//   - a publish is stored by service id under its `name` prop: a new id is
+//     announced as appeared, a known one as modified, to the subscriptions
+//     of that name;
+//   - a subscribe gets the stored services of its name as its initial
+//     notifications;
+//   - a closed connection's subscriptions are dropped and its services are
+//     announced as modified (pafd's orphans), as pafd does.
+// The notifications carry the publish's own props text, so they are the
+// size pafd's are. Matching is a Map lookup: the cheapest Node can do.
+//
+// Usage: node raw-server.mjs <port> [--notifications]   (prints "listening <port>" when ready)
 
 import * as net from 'node:net';
 
@@ -22,10 +38,38 @@ function frame(text) {
   return f;
 }
 
-/** Live subscriptions: [socket, ta-id]. */
+const withNotifications = process.argv.includes('--notifications');
+
+/** Without --notifications: every subscription, [send, ta-id]. */
 const subscriptions = [];
 
+const NAME_FILTER = /"filter":"\(name=([^)"\\]*)\)"/;
+const NAME_PROP = /"name":\["([^"\\]*)"/;
+const SERVICE_ID = /"service-id":(\d+)/;
+const PROPS = /"service-props":(\{.*\}),"ttl"/;
+
+/** Subscriptions by the name their filter asks for; ALL for any other filter. Each is [send, ta-id]. */
+const byName = new Map();
+const ALL = Symbol('all');
+/** Services by id: { name, props, owner (its connection's send) }. */
+const services = new Map();
+/** Service ids by name, for initial notifications. */
+const servicesByName = new Map();
+
+const notifyText = (sta, type, id, props) =>
+  `{"ta-cmd":"subscribe","ta-id":${sta},"msg-type":"notify","match-type":"${type}","service-id":${id},"generation":0,"service-props":${props},"ttl":30,"client-id":1}`;
+
+function announce(name, type, id, props) {
+  for (const key of [name, ALL]) {
+    const subs = byName.get(key);
+    if (subs) for (const [notify, sta] of subs) notify(notifyText(sta, type, id, props));
+  }
+}
+
 const server = net.createServer({ noDelay: true }, (socket) => {
+  /** This connection's subscriptions ([key, entry]) and service ids, for the close. */
+  const mySubscriptions = [];
+  const myServices = new Set();
   let pending = Buffer.alloc(0);
   let corked = false;
   const send = (text) => {
@@ -46,11 +90,36 @@ const server = net.createServer({ noDelay: true }, (socket) => {
       const head = `{"ta-cmd":"${cmd}","ta-id":${ta},"msg-type":`;
       if (cmd === 'ping') send(text.replace('"request"', '"complete"')); // the echo
       else if (cmd === 'hello') send(`${head}"complete","protocol-version":2}`);
-      else if (cmd === 'subscribe') { subscriptions.push([send, ta]); send(`${head}"accept"}`); }
-      else if (cmd === 'publish') {
+      else if (!withNotifications && cmd === 'subscribe') { subscriptions.push([send, ta]); send(`${head}"accept"}`); }
+      else if (!withNotifications && cmd === 'publish') {
         for (const [notify, sta] of subscriptions) {
           notify(`{"ta-cmd":"subscribe","ta-id":${sta},"msg-type":"notify","match-type":"modified","service-id":1,"generation":1,"service-props":{},"ttl":30,"client-id":1}`);
         }
+        send(`${head}"complete"}`);
+      } else if (cmd === 'subscribe') {
+        const key = NAME_FILTER.exec(text)?.[1] ?? ALL;
+        const entry = [send, ta];
+        let subs = byName.get(key);
+        if (!subs) byName.set(key, subs = new Set());
+        subs.add(entry);
+        mySubscriptions.push([key, entry]);
+        send(`${head}"accept"}`);
+        const ids = key === ALL ? services.keys() : servicesByName.get(key) ?? [];
+        for (const id of ids) send(notifyText(ta, 'appeared', id, services.get(id).props));
+      } else if (cmd === 'publish') {
+        const id = SERVICE_ID.exec(text)?.[1];
+        const name = NAME_PROP.exec(text)?.[1] ?? '';
+        const props = PROPS.exec(text)?.[1] ?? '{}';
+        const known = services.get(id);
+        if (known) { known.props = props; known.owner = myServices; }
+        else {
+          services.set(id, { name, props, owner: myServices });
+          let ids = servicesByName.get(name);
+          if (!ids) servicesByName.set(name, ids = new Set());
+          ids.add(id);
+        }
+        myServices.add(id);
+        announce(name, known ? 'modified' : 'appeared', id, props);
         send(`${head}"complete"}`);
       } else send(`${head}"complete"}`);
     }
@@ -59,8 +128,13 @@ const server = net.createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => {});
   socket.on('close', () => {
     for (let i = subscriptions.length - 1; i >= 0; i--) if (subscriptions[i][0] === send) subscriptions.splice(i, 1);
+    for (const [key, entry] of mySubscriptions) byName.get(key).delete(entry);
+    for (const id of myServices) {
+      const s = services.get(id);
+      if (s.owner === myServices) announce(s.name, 'modified', id, s.props);
+    }
   });
 });
-server.listen({ host: '127.0.0.1', port: Number(process.argv[2] ?? 0), backlog: 511 }, () => {
+server.listen({ host: '127.0.0.1', port: Number(process.argv[2] || 0), backlog: 511 }, () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });

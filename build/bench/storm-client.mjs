@@ -26,7 +26,7 @@ import { BenchConnection, subscribeText } from './wire.mjs';
  * @typedef {object} Config
  * @property {string} host        pafd's address
  * @property {number} port
- * @property {boolean} raw        the raw reference server: no track queries, no subscription state
+ * @property {boolean} raw        the raw reference server: no track queries (its clients ping instead)
  * @property {number} first       first global client index of this worker
  * @property {number} count       clients of this worker
  * @property {number} clients     clients of the whole scenario
@@ -69,14 +69,9 @@ function publishText(ta, j) {
     + `"service-props":{"name":["svc-${j % cfg.groups}"],"addr":["tcp:10.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}:4711"],"color":["green"]},"ttl":${cfg.ttl}}`;
 }
 
-/**
- * The raw server remembers every subscribe and fans each publish out to
- * all of them, which is not what it is a reference for here (20,000 ×
- * 100,000 notifications). Renamed, the same bytes are just answered.
- */
+/** The same subscribe for pafd and the raw reference (which sends the same notifications, raw-server.mjs --notifications). */
 function subscribeFor(ta, s) {
-  const text = subscribeText(ta, SUBSCRIPTION_ID_BASE + s, `(name=svc-${s % cfg.groups})`);
-  return cfg.raw ? text.replace('"ta-cmd":"subscribe"', '"ta-cmd":"subscribx"') : text;
+  return subscribeText(ta, SUBSCRIPTION_ID_BASE + s, `(name=svc-${s % cfg.groups})`);
 }
 
 const stats = {

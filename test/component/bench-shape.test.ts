@@ -62,6 +62,17 @@ test('bench --quick --json prints one pafd-bench/1 object with every section and
     assert.ok(isNumber(storm.raw[k]), `storm.raw.${k}`);
   }
   assert.ok(isNumber(storm.ratio.rssAnon), 'storm.ratio.rssAnon');
+  // The storm's raw reference is a fair floor only while it sends what pafd
+  // sends: every service is matched by one subscription, so each server
+  // delivers at least one notification per service (appeared) before the
+  // storm; how many the storm adds depends on the order clients come back,
+  // so the two counts are close, not equal (a reference that fanned every
+  // publish out to every subscription would send hundreds of times more).
+  for (const [who, counters] of [['pafd', storm.clientCounters], ['raw', storm.raw.clientCounters]] as const) {
+    assert.ok(counters.notifies >= storm.services, `${who}'s clients received ${counters.notifies} notifications for ${storm.services} services`);
+  }
+  const notifyRatio = storm.raw.clientCounters.notifies / storm.clientCounters.notifies;
+  assert.ok(notifyRatio >= 0.5 && notifyRatio <= 2, `raw reference sent ${notifyRatio.toFixed(2)}× pafd's notifications`);
   assert.type(d.ratios, 'object');
   for (const k of RATIOS) assert.ok(isNumberOrNull(d.ratios[k]), `ratios.${k}`);
   // The ratios of figures the quick run always has are numbers, not null.
