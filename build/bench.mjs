@@ -431,6 +431,7 @@ if (asJson) {
       [`${what}: full state from first connect, s`, f(d.fullStateMs / 1000, 1), f(r.fullStateMs / 1000, 1), x(ratios.stormFullState), '-'],
       ['… RSS at full state / peak, MiB', `${f(d.rssMiB, 0)} / ${f(d.peakRssMiB, 0)}`, `${f(r.rssMiB, 0)} / ${f(r.peakRssMiB, 0)}`, x(ratios.stormRss), '≤ 300'],
       ['… RssAnon at full state, MiB', f(d.rssAnonMiB, 0), f(r.rssAnonMiB, 0), x(ratios.stormRssAnon), '-'],
+      ['… notifications received by the clients (the raw reference sends the same)', f(d.clientCounters?.notifies, 0), f(r.clientCounters?.notifies, 0), '-', '-'],
       ['… reconnect storm back to full state, s', f(d.stormMs / 1000, 1), f(r.stormMs / 1000, 1), x(ratios.reconnectStorm), '≤ 30'],
       [`… idle CPU (track queries ${f(d.trackQueriesPerSec, 0)}/s; raw: as many pings), %`, f(d.idleCpuPercent, 1), f(r.idleCpuPercent, 1), x(ratios.stormIdleCpu), '≤ 2'],
     ];
