@@ -23,7 +23,15 @@
 // The notifications carry the publish's own props text, so they are the
 // size pafd's are. Matching is a Map lookup: the cheapest Node can do.
 //
-// Usage: node raw-server.mjs <port> [--notifications]   (prints "listening <port>" when ready)
+// With --track-period S, a connection that opened a track transaction is
+// sent a track query every S seconds from the first SIGUSR2 on (the
+// storm's idle window), spread evenly over time, and its reply is read and
+// not answered: the same round trip as pafd's liveness check (a query the
+// server starts, a reply it reads), not a ping it answers, whose cost
+// differs (whose side sends the bare TCP acknowledgement, for one).
+//
+// Usage: node raw-server.mjs <port> [--notifications] [--track-period S]
+// (prints "listening <port>" when ready)
 
 import * as net from 'node:net';
 
@@ -39,6 +47,25 @@ function frame(text) {
 }
 
 const withNotifications = process.argv.includes('--notifications');
+const trackPeriodArg = process.argv.indexOf('--track-period');
+const trackPeriodS = trackPeriodArg > 0 ? Number(process.argv[trackPeriodArg + 1]) : 0;
+
+/** Connections with an open track transaction: { send, query, open }, in round-robin order. */
+let tracked = [];
+const QUERY_TICK_MS = 50;
+function startQueries() {
+  let next = 0, credit = 0;
+  setInterval(() => {
+    if (tracked.some((t) => !t.open)) { tracked = tracked.filter((t) => t.open); next = 0; }
+    if (tracked.length === 0) return;
+    for (credit += (tracked.length * QUERY_TICK_MS) / (trackPeriodS * 1000); credit >= 1; credit--) {
+      const t = tracked[next];
+      next = (next + 1) % tracked.length;
+      t.send(t.query);
+    }
+  }, QUERY_TICK_MS);
+}
+if (trackPeriodS > 0) process.once('SIGUSR2', startQueries);
 
 /** Without --notifications: every subscription, [send, ta-id]. */
 const subscriptions = [];
@@ -70,6 +97,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
   /** This connection's subscriptions ([key, entry]) and service ids, for the close. */
   const mySubscriptions = [];
   const myServices = new Set();
+  let myTrack = null;
   let pending = Buffer.alloc(0);
   let corked = false;
   const send = (text) => {
@@ -90,6 +118,12 @@ const server = net.createServer({ noDelay: true }, (socket) => {
       const head = `{"ta-cmd":"${cmd}","ta-id":${ta},"msg-type":`;
       if (cmd === 'ping') send(text.replace('"request"', '"complete"')); // the echo
       else if (cmd === 'hello') send(`${head}"complete","protocol-version":2}`);
+      else if (cmd === 'track' && text.includes('"msg-type":"inform"')) { /* a reply to our query: read, not answered */ }
+      else if (cmd === 'track' && trackPeriodS > 0) {
+        myTrack = { send, query: `${head}"notify","track-type":"query"}`, open: true };
+        tracked.push(myTrack);
+        send(`${head}"accept"}`);
+      }
       else if (!withNotifications && cmd === 'subscribe') { subscriptions.push([send, ta]); send(`${head}"accept"}`); }
       else if (!withNotifications && cmd === 'publish') {
         for (const [notify, sta] of subscriptions) {
@@ -127,6 +161,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
   });
   socket.on('error', () => {});
   socket.on('close', () => {
+    if (myTrack) myTrack.open = false;
     for (let i = subscriptions.length - 1; i >= 0; i--) if (subscriptions[i][0] === send) subscriptions.splice(i, 1);
     for (const [key, entry] of mySubscriptions) byName.get(key).delete(entry);
     for (const id of myServices) {

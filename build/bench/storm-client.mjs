@@ -8,7 +8,7 @@
 //
 // Spawned by storm.mjs with an IPC channel and one JSON argument (see
 // Config below). Messages from the parent: {cmd: 'connect' | 'drop' |
-// 'pace' | 'stats' | 'exit', round, period}. Messages to the parent: {event: 'ready', round} once every
+// 'stats' | 'exit', round}. Messages to the parent: {event: 'ready', round} once every
 // client of the slice is set up (after connect and after each drop),
 // {event: 'stats', ...} on request, {event: 'fatal', message} when the
 // server refuses something the scenario needs (the run is invalid).
@@ -26,7 +26,7 @@ import { BenchConnection, subscribeText } from './wire.mjs';
  * @typedef {object} Config
  * @property {string} host        pafd's address
  * @property {number} port
- * @property {boolean} raw        the raw reference server: no track queries (its clients ping instead)
+ * @property {boolean} raw        the raw reference server (build/bench/raw-server.mjs)
  * @property {number} first       first global client index of this worker
  * @property {number} count       clients of this worker
  * @property {number} clients     clients of the whole scenario
@@ -78,7 +78,7 @@ const stats = {
   ready: 0, trackAnswers: 0, notifies: 0,
   helloRetries: 0, connectErrors: 0, lostConnections: 0, errorCodes: {},
   /** Connects that took a second or more: the kernel dropped a SYN (full accept queue) and retransmitted. */
-  slowConnects: 0, maxConnectMs: 0, maxHelloMs: 0, pings: 0,
+  slowConnects: 0, maxConnectMs: 0, maxHelloMs: 0,
 };
 /** The first SYN retransmission comes after 1 s: a connect this slow lost at least one SYN. */
 const SYN_RETRANSMIT_MS = 1000;
@@ -231,28 +231,6 @@ function fatal(message) {
   process.send({ event: 'fatal', message });
 }
 
-// ------------------------------------------------------------ the raw server's stand-in for track queries
-// The raw server sends no track queries. To give pafd's idle CPU a floor
-// with the same traffic, each client of a raw run sends one ping per
-// `period` seconds instead (one message in, one out, as a query and its
-// reply), spread evenly over time.
-
-const PACE_TICK_MS = 50;
-const PING_TA = 0;
-const pingMessage = `{"ta-cmd":"ping","ta-id":${PING_TA},"msg-type":"request"}`;
-
-function pace(periodSeconds) {
-  const perTick = (clients.length * PACE_TICK_MS) / (periodSeconds * 1000);
-  let next = 0, credit = 0;
-  setInterval(() => {
-    for (credit += perTick; credit >= 1; credit--) {
-      const c = clients[next];
-      next = (next + 1) % clients.length;
-      if (c.ready) { c.conn.write(pingMessage); stats.pings++; }
-    }
-  }, PACE_TICK_MS);
-}
-
 // ------------------------------------------------------------ commands from storm.mjs
 
 /** Which connect or drop command the next `ready` answers. */
@@ -283,7 +261,6 @@ process.on('message', (msg) => {
   switch (msg.cmd) {
     case 'connect': round = msg.round; connectAll(); break;
     case 'drop': round = msg.round; dropAll(); break;
-    case 'pace': pace(msg.period); break;
     case 'stats': process.send({ event: 'stats', ...stats }); break;
     case 'exit': for (const c of clients) c.conn?.socket.destroy(); process.exit(0);
   }

@@ -16,10 +16,10 @@
 // The same run against the raw reference server (build/bench/raw-server.mjs
 // --notifications: framing, answers and the same notifications as pafd from
 // a name index) gives the floor of Node plus the same clients and the same
-// bytes: its RSS, full-state and storm times are fair ratios. It sends no track
-// queries, so for the idle window its clients ping at the rate pafd's
-// queries come instead (one message each way per client per 0.5·max_idle):
-// the ratio is CPU per round trip.
+// bytes: its RSS, full-state and storm times are fair ratios. In the idle
+// window it sends track queries itself (--track-period), at the rate pafd's
+// liveness sends them (one per client per 0.5·max_idle), and the clients
+// answer both alike: the ratio is CPU per round trip.
 //
 // The clients come from loopback addresses 127.x.y.1, 256 per address, so
 // that a storm does not spend its time in the kernel's port search (see
@@ -108,7 +108,7 @@ function spawnWithFds(args, stdio) {
 function startServer(kind) {
   const args = kind === 'pafd'
     ? [process.execPath, ...pafdNodeFlags, pafdBundle, '-n', '-s', '-l', logLevel, 'tcp:127.0.0.1:0']
-    : [process.execPath, join(root, 'build', 'bench', 'raw-server.mjs'), '0', '--notifications'];
+    : [process.execPath, join(root, 'build', 'bench', 'raw-server.mjs'), '0', '--notifications', '--track-period', String(0.5 * maxIdle)];
   const proc = spawnWithFds(args, ['ignore', 'pipe', 'pipe']);
   let tail = '';
   /** Why pafd closed connections, from its log (at info and above): reason → count. */
@@ -368,8 +368,9 @@ async function measure(kind, clients) {
     r.listenOverflows = drops1.overflows - drops0.overflows;
     r.listenDrops = drops1.drops - drops0.drops;
 
-    // The raw server sends no track queries; its clients ping at the same rate instead.
-    if (kind === 'raw') for (const p of workers.procs) p.send({ cmd: 'pace', period: 0.5 * maxIdle });
+    // The raw server queries its tracking clients only from now on, at the
+    // rate pafd's liveness comes to (raw-server.mjs --track-period).
+    if (kind === 'raw') server.proc.kill('SIGUSR2');
     log(`${kind}: idle ${idleSeconds} s`);
     await sleep(SETTLE_MS);
     const before = await workers.stats();
@@ -381,8 +382,8 @@ async function measure(kind, clients) {
     r.idleCpuPercent = (100 * idle.server) / idle.wall;
     r.workersIdleCpuPercent = (100 * idle.workers) / idle.wall;
     r.othersIdleCpuPercent = (100 * idle.others) / idle.wall;
-    // Round trips in the window: track queries answered (pafd) or pings (raw).
-    r.roundTrips = after.trackAnswers - before.trackAnswers + after.pings - before.pings;
+    // Round trips in the window: track queries answered.
+    r.roundTrips = after.trackAnswers - before.trackAnswers;
     r.roundTripsPerSec = r.roundTrips / idle.wall;
     r.cpuUsPerRoundTrip = r.roundTrips > 0 ? (idle.server * 1e6) / r.roundTrips : null;
     r.lostWhileIdle = after.lostConnections - before.lostConnections;
@@ -465,7 +466,7 @@ const report = {
     fullStateMs: raw.fullStateMs, rssMiB: raw.rssMiB, rssAfterStormMiB: raw.rssAfterStormMiB, rssIdleMiB: raw.rssIdleMiB, peakRssMiB: raw.peakRssMiB,
     peakRssAtFullStateMiB: raw.peakRssAtFullStateMiB, peakRssAfterStormMiB: raw.peakRssAfterStormMiB,
     rssAnonMiB: raw.rssAnonMiB, rssFileMiB: raw.rssFileMiB, rssAnonAfterStormMiB: raw.rssAnonAfterStormMiB, rssAnonIdleMiB: raw.rssAnonIdleMiB,
-    stormMs: raw.stormMs, idleCpuPercent: raw.idleCpuPercent, pingsPerSec: raw.roundTripsPerSec, cpuUsPerPing: raw.cpuUsPerRoundTrip,
+    stormMs: raw.stormMs, idleCpuPercent: raw.idleCpuPercent, trackQueriesPerSec: raw.roundTripsPerSec, cpuUsPerTrackQuery: raw.cpuUsPerRoundTrip,
     listenOverflows: raw.listenOverflows, cpuSeconds: raw.cpu, clientCounters: raw.workerStats,
   },
   ratio: raw && {
@@ -504,7 +505,7 @@ if (asJson) {
     ['reconnect storm, all acknowledged, s', f(ours.stormMs / 1000, 2), f(raw?.stormMs / 1000, 2), x(report.ratio?.storm), `≤ ${GOALS.stormMs / 1000}`],
     ['… and verified by the probe, s', f(ours.stormVerifiedMs / 1000, 2), '-', '-', '-'],
     [`idle CPU over ${idleSeconds} s, % of one core`, f(ours.idleCpuPercent, 2), f(raw?.idleCpuPercent, 2), '-', `≤ ${GOALS.idleCpuPercent}`],
-    ['track queries (raw: pings) answered, /s', f(ours.roundTripsPerSec, 0), f(raw?.roundTripsPerSec, 0), '-', `steady ${f(steadyQueriesPerSec, 0)}`],
+    ['track queries answered, /s', f(ours.roundTripsPerSec, 0), f(raw?.roundTripsPerSec, 0), '-', `steady ${f(steadyQueriesPerSec, 0)}`],
     ['server CPU per round trip, µs', f(ours.cpuUsPerRoundTrip, 1), f(raw?.cpuUsPerRoundTrip, 1), x(report.ratio?.idleCpuPerRoundTrip), '-'],
     ['idle CPU at the steady query rate, %', f(report.idleCpuPercentSteady, 2), '-', '-', `≤ ${GOALS.idleCpuPercent}`],
   ];
