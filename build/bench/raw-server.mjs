@@ -50,17 +50,29 @@ const withNotifications = process.argv.includes('--notifications');
 const trackPeriodArg = process.argv.indexOf('--track-period');
 const trackPeriodS = trackPeriodArg > 0 ? Number(process.argv[trackPeriodArg + 1]) : 0;
 
-/** Connections with an open track transaction: { send, query, open }, in round-robin order. */
-let tracked = [];
+/**
+ * Connections with an open track transaction: { send, query, open }, in
+ * round-robin order. A closed one is dropped when its turn comes (swapped
+ * with the last), so a tick costs only the queries it sends; the rate
+ * follows the open ones.
+ */
+const tracked = [];
+let openTracked = 0;
 const QUERY_TICK_MS = 50;
 function startQueries() {
   let next = 0, credit = 0;
   setInterval(() => {
-    if (tracked.some((t) => !t.open)) { tracked = tracked.filter((t) => t.open); next = 0; }
-    if (tracked.length === 0) return;
-    for (credit += (tracked.length * QUERY_TICK_MS) / (trackPeriodS * 1000); credit >= 1; credit--) {
+    credit += (openTracked * QUERY_TICK_MS) / (trackPeriodS * 1000);
+    while (credit >= 1 && tracked.length > 0) {
+      if (next >= tracked.length) next = 0;
       const t = tracked[next];
-      next = (next + 1) % tracked.length;
+      if (!t.open) {
+        tracked[next] = tracked[tracked.length - 1];
+        tracked.pop();
+        continue;
+      }
+      next++;
+      credit--;
       t.send(t.query);
     }
   }, QUERY_TICK_MS);
@@ -87,10 +99,12 @@ const notifyText = (sta, type, id, props) =>
   `{"ta-cmd":"subscribe","ta-id":${sta},"msg-type":"notify","match-type":"${type}","service-id":${id},"generation":0,"service-props":${props},"ttl":30,"client-id":1}`;
 
 function announce(name, type, id, props) {
-  for (const key of [name, ALL]) {
-    const subs = byName.get(key);
-    if (subs) for (const [notify, sta] of subs) notify(notifyText(sta, type, id, props));
-  }
+  notifyAll(byName.get(name), type, id, props);
+  notifyAll(byName.get(ALL), type, id, props);
+}
+
+function notifyAll(subs, type, id, props) {
+  if (subs) for (const [notify, sta] of subs) notify(notifyText(sta, type, id, props));
 }
 
 const server = net.createServer({ noDelay: true }, (socket) => {
@@ -122,6 +136,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
       else if (cmd === 'track' && trackPeriodS > 0) {
         myTrack = { send, query: `${head}"notify","track-type":"query"}`, open: true };
         tracked.push(myTrack);
+        openTracked++;
         send(`${head}"accept"}`);
       }
       else if (!withNotifications && cmd === 'subscribe') { subscriptions.push([send, ta]); send(`${head}"accept"}`); }
@@ -161,7 +176,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
   });
   socket.on('error', () => {});
   socket.on('close', () => {
-    if (myTrack) myTrack.open = false;
+    if (myTrack) { myTrack.open = false; openTracked--; }
     for (let i = subscriptions.length - 1; i >= 0; i--) if (subscriptions[i][0] === send) subscriptions.splice(i, 1);
     for (const [key, entry] of mySubscriptions) byName.get(key).delete(entry);
     for (const id of myServices) {
