@@ -273,15 +273,16 @@ function props(): ReadProps | undefined {
     if (next() !== LBRACKET) return undefined;
     pos++;
     c = next();
+    /** Values read; the first is kept as `first`, or, if it is a string, as its bytes until it is known whether it is alone. */
+    let n = 0;
     let first: PropValue | undefined;
-    /** A first value that is a string stays bytes [firstStart, firstClose) until it is known whether it is alone. */
     let firstStart = -1, firstClose = -1;
     let list: PropValue[] | undefined;
     if (c === RBRACKET) {
       pos++;
     } else {
       for (;;) {
-        if (c === QUOTE && first === undefined && firstStart < 0 && list === undefined) {
+        if (n === 0 && c === QUOTE) {
           close = plainStringEnd();
           if (close < 0) return undefined;
           firstStart = pos + 1;
@@ -290,45 +291,39 @@ function props(): ReadProps | undefined {
         } else {
           const v = c === QUOTE ? text() : integer(MIN_INT64, MAX_INT64);
           if (v === undefined) return undefined;
-          if (list !== undefined) {
-            list.push(v);
-          } else if (firstStart >= 0) {
-            list = [(buf as unknown as Latin1Buffer).latin1Slice(firstStart, firstClose), v];
-            firstStart = -1;
-          } else if (first === undefined) {
-            first = v;
-          } else {
-            list = [first, v];
-          }
+          if (n === 0) first = v;
+          else if (n === 1) list = [first ?? (buf as unknown as Latin1Buffer).latin1Slice(firstStart, firstClose), v];
+          else list!.push(v);
         }
+        n++;
         c = separator(RBRACKET);
         if (c === CLOSED) break;
         if (c === NOT_TAKEN) return undefined;
       }
     }
-    if (list !== undefined) {
-      names++;
-      chars += name.length;
-      // Duplicates go, the first occurrence stays (as decodeProps does).
-      const distinct = list.filter((v, i) => list!.indexOf(v) === i);
-      values += distinct.length;
-      for (let i = 0; i < distinct.length; i++) {
-        const v = distinct[i]!;
-        if (typeof v === 'string') chars += v.length;
-      }
-      out.set(name, distinct);
-    } else if (firstStart >= 0) {
-      names++;
-      values++;
-      chars += name.length + (firstClose - firstStart);
-      out.set(name, SINGLE_VALUES.get(firstStart, firstClose));
-    } else if (first !== undefined) {
-      names++;
-      values++;
-      chars += name.length;
-      out.set(name, [first]);
-    } else {
+    if (n === 0) {
       (empty ??= []).push(name);
+    } else {
+      names++;
+      chars += name.length;
+      if (list === undefined) {
+        values++;
+        if (firstStart >= 0) {
+          chars += firstClose - firstStart;
+          out.set(name, SINGLE_VALUES.get(firstStart, firstClose));
+        } else {
+          out.set(name, [first!]);
+        }
+      } else {
+        // Duplicates go, the first occurrence stays (as decodeProps does).
+        const distinct = list.filter((v, i) => list!.indexOf(v) === i);
+        values += distinct.length;
+        for (let i = 0; i < distinct.length; i++) {
+          const v = distinct[i]!;
+          if (typeof v === 'string') chars += v.length;
+        }
+        out.set(name, distinct);
+      }
     }
     c = separator(RBRACE);
     if (c === CLOSED) return { props: out, names, values, chars };
