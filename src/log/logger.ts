@@ -9,7 +9,10 @@ import { LineBatch } from './batch';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
-export const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
+const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
+
+/** Lines at this level leave at once; the ones below may wait for others (batch.ts). */
+export function writtenAtOnce(level: LogLevel): boolean { return SEVERITY[level] >= SEVERITY.warning; }
 
 export type LogSink = (level: LogLevel, message: string) => void;
 
@@ -55,6 +58,6 @@ export function consoleSink(stream: NodeJS.WritableStream = process.stderr): Log
   // Lines below warning written together within 50 ms, warnings and worse at once (batch.ts).
   const batch = new LineBatch((text) => { if (!broken) stream.write(text); });
   return (level, message) => {
-    if (!broken) batch.add(`${level.toUpperCase()}:pafd:${message}\n`, SEVERITY[level] >= SEVERITY.warning);
+    if (!broken) batch.add(`${level.toUpperCase()}:pafd:${message}\n`, writtenAtOnce(level));
   };
 }

@@ -15,7 +15,7 @@ import { SYSLOG_FACILITIES } from '../config/config';
 import { addonError, loadNative } from '../transport/native';
 import { RotatingLogFile, fileLine } from '../log/file';
 import type { LogSink, Logger } from '../log/logger';
-import { SEVERITY, consoleSink } from '../log/logger';
+import { consoleSink, writtenAtOnce } from '../log/logger';
 import type { DatagramSend } from '../log/syslog';
 import { datagramTarget, syslogSink } from '../log/syslog';
 
@@ -79,7 +79,7 @@ export class LogOutputs {
         throw new Error(`cannot open log file ${config.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
       const out = file;
-      sinks.push((level, message) => out.append(fileLine(level, message), SEVERITY[level] >= SEVERITY.warning));
+      sinks.push((level, message) => out.append(fileLine(level, message), writtenAtOnce(level)));
     }
     if (config.syslog) {
       const sink = this.syslog(config, notes);

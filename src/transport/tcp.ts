@@ -73,6 +73,8 @@ export class FramedConnection implements MessageConnection {
   private flushQueued = false;
   private closeReason: string | undefined = undefined;
   private closed = false;
+  /** Whether keepalive is on (sockets start without it). */
+  private keepAlive = false;
 
   /** onClose was called. */
   private reported = false;
@@ -215,9 +217,6 @@ export class FramedConnection implements MessageConnection {
     }
     if (!this.decoder.isPaused) this.socket.resume();
   }
-
-  /** Whether keepalive is on (sockets start without it). */
-  private keepAlive = false;
 
   setKeepAlive(on: boolean): void {
     if (on === this.keepAlive || this.socket.destroyed) return;
