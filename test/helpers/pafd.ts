@@ -67,8 +67,8 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
   });
   const log: string[] = [];
   const addresses: string[] = [];
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  const counters: { re: RegExp; left: number; resolve: () => void }[] = [];
+  /** Who waits for `left` more lines matching `re` (resolved with the last of them). */
+  const waiters: { re: RegExp; left: number; resolve: (l: string) => void }[] = [];
   let partial = '';
   const onLine = (line: string) => {
     log.push(line);
@@ -76,10 +76,7 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
     const m = /listening on (\S+)/.exec(line);
     if (m) addresses.push(m[1]);
     for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i].re.test(line)) { waiters[i].resolve(line); waiters.splice(i, 1); }
-    }
-    for (let i = counters.length - 1; i >= 0; i--) {
-      if (counters[i].re.test(line) && --counters[i].left === 0) { counters[i].resolve(); counters.splice(i, 1); }
+      if (waiters[i].re.test(line) && --waiters[i].left === 0) { waiters[i].resolve(line); waiters.splice(i, 1); }
     }
   };
   const onData = (d: Buffer) => {
@@ -91,19 +88,16 @@ export async function startPafd(args: string[], opts: StartOptions = {}): Promis
   proc.stdout!.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
 
-  const waitForLog = (re: RegExp, timeoutMs = 5000) => new Promise<string>((resolve, reject) => {
-    const found = log.find((l) => re.test(l));
-    if (found) { resolve(found); return; }
-    const timer = setTimeout(() => reject(new Error(`pafd did not log ${re} within ${timeoutMs} ms; log:\n${log.join('\n')}`)), timeoutMs);
-    waiters.push({ re, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+  /** The count-th line matching re, counting what was logged already. */
+  const waitForLines = (re: RegExp, count: number, timeoutMs: number) => new Promise<string>((resolve, reject) => {
+    const matching = log.filter((l) => re.test(l));
+    if (matching.length >= count) { resolve(matching[count - 1]!); return; }
+    const what = count === 1 ? `${re}` : `${count} lines like ${re}`;
+    const timer = setTimeout(() => reject(new Error(`pafd did not log ${what} within ${timeoutMs} ms; log:\n${log.join('\n')}`)), timeoutMs);
+    waiters.push({ re, left: count - matching.length, resolve: (l) => { clearTimeout(timer); resolve(l); } });
   });
-
-  const waitForLogCount = (re: RegExp, count: number, timeoutMs = 5000) => new Promise<void>((resolve, reject) => {
-    const left = count - log.filter((l) => re.test(l)).length;
-    if (left <= 0) { resolve(); return; }
-    const timer = setTimeout(() => reject(new Error(`pafd did not log ${count} lines like ${re} within ${timeoutMs} ms; log:\n${log.join('\n')}`)), timeoutMs);
-    counters.push({ re, left, resolve: () => { clearTimeout(timer); resolve(); } });
-  });
+  const waitForLog = (re: RegExp, timeoutMs = 5000) => waitForLines(re, 1, timeoutMs);
+  const waitForLogCount = (re: RegExp, count: number, timeoutMs = 5000) => waitForLines(re, count, timeoutMs).then(() => {});
 
   const started = waitForLog(/pafd \S+ started/, opts.startTimeoutMs ?? 10000);
   const early = exited.then((code) => { throw new Error(`pafd exited with ${code} before starting:\n${log.join('\n')}`); });
